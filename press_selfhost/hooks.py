@@ -1,0 +1,11 @@
+app_name = "press_selfhost"
+app_title = "Press Selfhost"
+app_publisher = "press_selfhost developers"
+app_description = (
+	"Self-hosted Frappe Press: Lago billing, Keycloak SSO, Postal mail, MinIO backups and Traefik routing"
+)
+app_email = "admin@localhost"
+app_license = "AGPL-3.0-or-later"
+
+# Press must be installed first: we extend its doctypes and drive sites through its methods.
+required_apps = ["frappe/press"]

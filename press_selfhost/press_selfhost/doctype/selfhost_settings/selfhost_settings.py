@@ -1,0 +1,13 @@
+import frappe
+from frappe.model.document import Document
+
+from press_selfhost.errors import ConfigurationError
+from press_selfhost.settings import validate_settings
+
+
+class SelfhostSettings(Document):
+	def validate(self):
+		try:
+			validate_settings(self.as_dict())
+		except ConfigurationError as error:
+			frappe.throw(str(error).replace("\n", "<br>"), title="Invalid Selfhost Settings")

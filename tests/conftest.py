@@ -1,0 +1,44 @@
+"""Session-wide real servers on 127.0.0.1. A missing binary fails the run with what to install."""
+
+import pytest
+
+from tests.support.processes import MissingBinaryError
+from tests.support.servers import MariaDBServer, RedisServer, S3StandIn, SMTPServer
+
+# tests/frappe runs inside a real bench (bench run-tests), never under plain pytest.
+collect_ignore = ["frappe"]
+
+
+def _started(server):
+	try:
+		return server.start()
+	except MissingBinaryError as error:
+		pytest.fail(str(error), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+	server = _started(RedisServer(tmp_path_factory.mktemp("redis")))
+	yield server
+	server.stop()
+
+
+@pytest.fixture(scope="session")
+def mariadb_server(tmp_path_factory):
+	server = _started(MariaDBServer(tmp_path_factory.mktemp("mariadb")))
+	yield server
+	server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+	server = _started(S3StandIn())
+	yield server
+	server.stop()
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+	server = _started(SMTPServer())
+	yield server
+	server.stop()
