@@ -38,8 +38,8 @@ SERVICE = "Lago"
 SIGNATURE_HEADER = "x-lago-signature"
 ALGORITHM_HEADER = "x-lago-signature-algorithm"
 UNIQUE_KEY_HEADER = "x-lago-unique-key"
-# The inbox stores the unique key in a varchar(140), Frappe's default for Data fields.
-MAX_UNIQUE_KEY_LENGTH = 140
+# The inbox stores the key as "lago:<key>" in a varchar(140), Frappe's default for Data fields.
+MAX_UNIQUE_KEY_LENGTH = 135
 # Lago accepts at most 100 events per batch call.
 MAX_EVENTS_PER_BATCH = 100
 
