@@ -11,7 +11,6 @@ import enum
 import functools
 import hashlib
 import hmac
-import json
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field
 
 import httpx
 import jwt
+import orjson
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from lago_python_client.client import Client
@@ -42,6 +42,7 @@ UNIQUE_KEY_HEADER = "x-lago-unique-key"
 MAX_UNIQUE_KEY_LENGTH = 135
 # Lago accepts at most 100 events per batch call.
 MAX_EVENTS_PER_BATCH = 100
+_JWS = jwt.PyJWS()
 
 
 class LagoEventType(enum.Enum):
@@ -142,19 +143,23 @@ def verify_jwt_signature(
 	body: bytes, token: str, public_key_pem: str | bytes, issuer: str | None = None
 ) -> None:
 	"""Lago's `jwt` scheme: an RS256 token whose `data` claim is the raw body and `iss` Lago's API URL."""
-	try:
-		header = jwt.get_unverified_header(token)
-	except jwt.PyJWTError as error:
-		raise WebhookVerificationError("X-Lago-Signature is not a JWT") from error
-	if header.get("alg") != "RS256":
-		raise WebhookVerificationError("JWT algorithm must be RS256")
 	key = _public_key(public_key_pem if isinstance(public_key_pem, bytes) else public_key_pem.encode())
 	try:
-		claims = jwt.decode(token, key, algorithms=["RS256"], options={"require": ["data"]})
+		# PyJWS checks the signature with RS256 only: `none`, HS256-with-the-public-key and every
+		# other algorithm fail here, before any claim is looked at.
+		verified = _JWS.decode_complete(token, key, algorithms=["RS256"])
 	except jwt.PyJWTError as error:
 		raise WebhookVerificationError(f"JWT refused: {error}") from error
-	data = claims["data"]
-	if not isinstance(data, str) or not hmac.compare_digest(data.encode("utf-8", "replace"), body):
+	if verified["header"].get("alg") != "RS256":
+		raise WebhookVerificationError("JWT algorithm must be RS256")
+	try:
+		claims = orjson.loads(verified["payload"])
+	except orjson.JSONDecodeError as error:
+		raise WebhookVerificationError("JWT claims are not JSON") from error
+	data = claims.get("data") if isinstance(claims, dict) else None
+	if not isinstance(data, str):
+		raise WebhookVerificationError("JWT has no data claim")
+	if not hmac.compare_digest(data.encode("utf-8", "replace"), body):
 		raise WebhookVerificationError("JWT data claim does not match the body")
 	if issuer is not None and str(claims.get("iss", "")).rstrip("/") != issuer.rstrip("/"):
 		raise WebhookVerificationError("JWT issuer is not the configured Lago API URL")
@@ -174,10 +179,12 @@ def _public_key(pem: bytes) -> RSAPublicKey:
 
 def _parse(body: bytes, unique_key: str | None) -> LagoWebhook:
 	try:
-		payload = json.loads(body.decode("utf-8"))
-	except UnicodeDecodeError as error:
-		raise WebhookVerificationError("body is not UTF-8") from error
-	except ValueError as error:
+		payload = orjson.loads(body)
+	except orjson.JSONDecodeError as error:
+		try:
+			body.decode("utf-8")
+		except UnicodeDecodeError:
+			raise WebhookVerificationError("body is not UTF-8") from error
 		raise WebhookVerificationError("body is not JSON") from error
 	if not isinstance(payload, dict):
 		raise WebhookVerificationError("body is not a JSON object")
