@@ -1,4 +1,4 @@
-"""Exactly-once receipt of webhooks: the database's unique index decides, not a read-then-write check.
+"""Webhook deliveries: received exactly once, and retried on a schedule when processing fails.
 
 Two deliveries of the same event racing each other both pass any "does it exist?" check; only a
 unique index on the event's key lets exactly one INSERT win. The loser gets MariaDB's duplicate-key
@@ -35,3 +35,19 @@ def is_duplicate_entry(error: BaseException, key: str | None = None) -> bool:
 			return key is None or args[1].rstrip().endswith(f"for key '{key}'")
 		pending += [*args, candidate.__cause__, candidate.__context__]
 	return False
+
+
+# Processing that keeps failing stops retrying on its own after this many attempts; an admin replays it.
+MAX_ATTEMPTS = 6
+FIRST_RETRY_SECONDS = 60
+
+
+def retry_delay_seconds(attempts: int) -> int | None:
+	"""Seconds to wait before the next automatic attempt after `attempts` failures, or None to stop.
+
+	Doubling from a minute: 1, 2, 4, 8, 16 minutes, about half an hour in all, which outlasts a
+	service restart without hammering a service that is down.
+	"""
+	if attempts >= MAX_ATTEMPTS:
+		return None
+	return FIRST_RETRY_SECONDS * 2 ** max(attempts - 1, 0)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pymysql
 import pytest
 
-from press_selfhost.deduplication import inbox_key, is_duplicate_entry
+from press_selfhost.delivery import inbox_key, is_duplicate_entry, retry_delay_seconds
 
 DOCTYPE = (
 	Path(__file__).parent.parent / "press_selfhost/press_selfhost/doctype/webhook_event/webhook_event.json"
@@ -157,3 +157,8 @@ def test_inbox_key_is_prefixed_by_source_and_bounded():
 	assert inbox_key("Postal", "abc") != inbox_key("Lago", "abc")
 	with pytest.raises(ValueError, match="longer"):
 		inbox_key("Lago", "k" * 136)
+
+
+def test_retries_back_off_then_stop():
+	delays = [retry_delay_seconds(attempts) for attempts in range(1, 8)]
+	assert delays == [60, 120, 240, 480, 960, None, None]
