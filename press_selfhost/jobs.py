@@ -29,11 +29,6 @@ from press_selfhost.lifecycle import (
 )
 
 SUBSCRIPTION = "Lago Subscription"
-USAGE_METRICS = {
-	"press_cpu_time": "current_cpu_usage",
-	"press_database_mb": "current_database_usage",
-	"press_disk_mb": "current_disk_usage",
-}
 _gateways: dict[tuple[str, str], LagoGateway] = {}
 
 
@@ -275,9 +270,14 @@ def on_team_created(team, method=None) -> None:
 
 
 def ensure_lago_customer(team: str) -> None:
-	fields = frappe.db.get_value("Team", team, ["user", "notify_email", "currency"], as_dict=True)
+	fields = frappe.db.get_value(
+		"Team", team, ["user", "notify_email", "currency", "billing_name", "team_title"], as_dict=True
+	)
 	lago_gateway().ensure_customer(
-		team, name=fields.user, email=fields.notify_email or fields.user, currency=fields.currency
+		team,
+		name=fields.billing_name or fields.team_title or fields.user,
+		email=fields.notify_email or fields.user,
+		currency=fields.currency,
 	)
 
 
@@ -318,8 +318,9 @@ def sync_lago_subscription(site: str, plan: str) -> None:
 
 
 def report_usage() -> None:
-	"""Scheduled daily: yesterday's CPU time, database and disk use of every Lago-billed site."""
-	period = add_days(nowdate(), -1)
+	"""Scheduled daily: each Lago-billed site's database and file sizes (MB, Press's last Site Usage)
+	and CPU use (percent of its plan's daily allowance), sent as yesterday's usage."""
+	period = str(add_days(nowdate(), -1))
 	timestamp = int(get_datetime(period).timestamp())
 	records = []
 	for site in frappe.get_all(
@@ -327,10 +328,22 @@ def report_usage() -> None:
 		filters={"tenant_state": ("in", ["Active", "Suspended"])},
 		pluck="external_subscription_id",
 	):
-		usage = frappe.db.get_value("Site", site, list(USAGE_METRICS.values()), as_dict=True)
-		if usage:
-			records += [
-				UsageRecord(site, metric, str(period), {"value": usage[field] or 0}, timestamp)
-				for metric, field in USAGE_METRICS.items()
-			]
+		usage = frappe.get_all(
+			"Site Usage",
+			filters={"site": site},
+			fields=["database", "public", "private"],
+			order_by="creation desc",
+			limit=1,
+		)
+		if not usage:
+			continue
+		measured = {
+			"press_database_mb": usage[0].database or 0,
+			"press_disk_mb": (usage[0].public or 0) + (usage[0].private or 0),
+			"press_cpu_percent": frappe.db.get_value("Site", site, "current_cpu_usage") or 0,
+		}
+		records += [
+			UsageRecord(site, metric, period, {"value": value}, timestamp)
+			for metric, value in measured.items()
+		]
 	lago_gateway().send_usage(records)

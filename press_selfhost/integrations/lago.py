@@ -159,7 +159,7 @@ def verify_jwt_signature(
 	data = claims.get("data") if isinstance(claims, dict) else None
 	if not isinstance(data, str):
 		raise WebhookVerificationError("JWT has no data claim")
-	if not hmac.compare_digest(data.encode("utf-8", "replace"), body):
+	if not hmac.compare_digest(data.encode("utf-8", "surrogatepass"), body):
 		raise WebhookVerificationError("JWT data claim does not match the body")
 	if issuer is not None and str(claims.get("iss", "")).rstrip("/") != issuer.rstrip("/"):
 		raise WebhookVerificationError("JWT issuer is not the configured Lago API URL")
