@@ -15,6 +15,7 @@ import frappe
 from frappe.utils import add_days, get_datetime, now_datetime, nowdate
 
 from press_selfhost import lifecycle
+from press_selfhost.errors import ConfigurationError
 from press_selfhost.integrations.lago import LagoGateway, LagoWebhook, UsageRecord, lago_plan_code
 from press_selfhost.lifecycle import (
 	Archive,
@@ -88,8 +89,9 @@ def _tenants_concerned(routed: lifecycle.Routed) -> list[str]:
 def _new_tenant(site_name: str, team: str | None) -> None:
 	"""A subscription started in Lago for a site that does not exist yet: it waits for payment."""
 	if not team or not frappe.db.exists("Team", team):
-		frappe.throw(
-			f"Lago subscription {site_name} belongs to customer {team!r}, which is not a Press Team."
+		raise ConfigurationError(
+			f"Lago subscription {site_name} belongs to customer {team!r}, which is not a Press Team: "
+			"create Lago customers from Press (their external id is the Team's name)."
 		)
 	frappe.get_doc(
 		{
@@ -256,7 +258,9 @@ def _plan_map() -> dict[str, str]:
 def _press_plan(plan_code: str | None) -> str:
 	by_code = {code: plan for plan, code in _plan_map().items()}
 	if plan_code not in by_code:
-		frappe.throw(f"Lago plan {plan_code!r} is not in Lago Plan Map: map it to a Press Site Plan.")
+		raise ConfigurationError(
+			f"Lago plan {plan_code!r} is not in Lago Plan Map: map it to a Press Site Plan."
+		)
 	return by_code[plan_code]
 
 

@@ -84,7 +84,7 @@ class TestLagoWebhook(IntegrationTestCase):
 		inbox.process(name)
 		self.assertEqual(frappe.db.get_value("Webhook Event", name, "status"), "Ignored")
 
-	def test_processing_error_fails_with_a_retry_time_and_can_be_replayed(self):
+	def test_permanent_processing_error_fails_without_retry_and_can_be_replayed(self):
 		body = lago_body(
 			"subscription.started",
 			"subscription",
@@ -101,7 +101,7 @@ class TestLagoWebhook(IntegrationTestCase):
 		event = frappe.get_doc("Webhook Event", name)
 		self.assertEqual((event.status, event.attempts), ("Failed", 1))
 		self.assertIn("not a Press Team", event.last_error)
-		self.assertIsNotNone(event.next_attempt_at)
+		self.assertIsNone(event.next_attempt_at)  # a configuration problem: retrying cannot help
 		inbox.replay(name)
 		self.assertEqual(frappe.db.get_value("Webhook Event", name, "status"), "Received")
 
