@@ -269,7 +269,7 @@ def on_team_created(team, method=None) -> None:
 	"""doc_event Team.after_insert: Lago bills the team, so Press must not; create its Lago customer."""
 	if not lago_enabled():
 		return
-	frappe.db.set_value("Team", team.name, "free_account", 1)
+	team.db_set("free_account", 1)  # on the document too, in case Press saves it again
 	frappe.enqueue("press_selfhost.jobs.ensure_lago_customer", team=team.name, enqueue_after_commit=True)
 
 

@@ -128,3 +128,33 @@ class TestLagoWebhook(IntegrationTestCase):
 		self.assertEqual(
 			(tenant.tenant_state, tenant.plan_code, tenant.team), ("Pending Payment", "starter", team[0])
 		)
+
+
+class TestLagoLifecycleJobs(IntegrationTestCase):
+	def tearDown(self):
+		frappe.db.rollback()
+
+	def test_a_failing_command_leaves_the_tenant_state_unchanged_for_the_retry(self):
+		from press_selfhost.errors import ConfigurationError
+		from press_selfhost.jobs import advance
+		from press_selfhost.lifecycle import PaymentSucceeded
+
+		team = frappe.get_all("Team", pluck="name", limit=1)
+		if not team:
+			self.skipTest("needs a Press Team on this site")
+		site_name = f"lago{uuid.uuid4().hex[:8]}.example.com"
+		frappe.get_doc(
+			{
+				"doctype": "Lago Subscription",
+				"external_subscription_id": site_name,
+				"team": team[0],
+				"external_customer_id": team[0],
+				"plan_code": "plan-missing-from-the-map",
+			}
+		).insert(ignore_permissions=True)
+		with self.assertRaisesRegex(ConfigurationError, "Lago Plan Map"):
+			advance(site_name, PaymentSucceeded("inv-1"))
+		self.assertEqual(
+			frappe.db.get_value("Lago Subscription", site_name, "tenant_state"), "Pending Payment"
+		)
+		self.assertFalse(frappe.db.exists("Site", site_name))
