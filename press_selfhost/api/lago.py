@@ -6,7 +6,7 @@ Point Lago (Developers → Webhooks) at https://cloud.<domain>/api/method/press_
 import frappe
 
 from press_selfhost import inbox
-from press_selfhost.errors import ServiceError, WebhookVerificationError
+from press_selfhost.errors import ConfigurationError, ServiceError, WebhookVerificationError
 from press_selfhost.integrations.lago import verify_webhook
 from press_selfhost.jobs import lago_gateway
 
@@ -31,8 +31,10 @@ def webhook():
 	except WebhookVerificationError as error:
 		frappe.local.response.http_status_code = 401
 		return {"refused": error.reason}
-	except ServiceError:
-		# Lago's public key could not be fetched: ask Lago to deliver again later.
+	except (ServiceError, ConfigurationError):
+		# Lago's public key could not be fetched (Lago down, or its URL/key not set): Lago delivers
+		# again later; the admin finds the cause in the Error Log.
+		frappe.log_error(title="Lago webhook: cannot get Lago's public key")
 		frappe.local.response.http_status_code = 503
 		return {"refused": "Lago's public key is unavailable; retry later"}
 	stored = inbox.receive(
