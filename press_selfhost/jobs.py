@@ -107,13 +107,15 @@ def advance(subscription_name: str, event: lifecycle.Event) -> list[dict]:
 	"""Apply one lifecycle event to one tenant: carry out its commands, then save its new state."""
 	record = frappe.get_doc(SUBSCRIPTION, subscription_name, for_update=True)
 	grace_days = frappe.db.get_single_value("Selfhost Settings", "lago_payment_grace_days")
+	before = record.tenant()
 	result = lifecycle.transition(
-		record.tenant(), event, grace_period=timedelta(days=3 if grace_days is None else int(grace_days))
+		before, event, grace_period=timedelta(days=3 if grace_days is None else int(grace_days))
 	)
 	for command in result.commands:
 		EXECUTORS[type(command)](record, command)
-	record.set_tenant(result.tenant)
-	record.save(ignore_permissions=True)
+	if result.tenant != before:  # Provision also sets record.site, and always changes the state
+		record.set_tenant(result.tenant)
+		record.save(ignore_permissions=True)
 	frappe.db.commit()
 	return [{"command": type(command).__name__, **asdict(command)} for command in result.commands]
 
@@ -121,12 +123,18 @@ def advance(subscription_name: str, event: lifecycle.Event) -> list[dict]:
 def advance_tenants() -> None:
 	"""Scheduled: feed the lifecycle what only time and Press can tell (site ready or broken, grace expired)."""
 	now = now_datetime()
-	for name, state, site_name in frappe.get_all(
-		SUBSCRIPTION,
-		filters={"tenant_state": ("in", ["Provisioning", "Active"])},
-		fields=["name", "tenant_state", "external_subscription_id"],
-		as_list=True,
-	):
+	fields = ["name", "tenant_state", "external_subscription_id"]
+	due = [
+		*frappe.get_all(SUBSCRIPTION, filters={"tenant_state": "Provisioning"}, fields=fields, as_list=True),
+		# only a tenant with an unpaid failure can reach the end of its grace period
+		*frappe.get_all(
+			SUBSCRIPTION,
+			filters={"tenant_state": "Active", "payment_failed_at": ("is", "set")},
+			fields=fields,
+			as_list=True,
+		),
+	]
+	for name, state, site_name in due:
 		if state == "Active":
 			event = lifecycle.GracePeriodChecked(now)
 		else:
