@@ -157,14 +157,18 @@ def provision(record, command: Provision) -> None:
 	if frappe.db.exists("Site", record.external_subscription_id):
 		return
 	subdomain, _, domain = record.external_subscription_id.partition(".")
-	settings = frappe.get_cached_doc("Selfhost Settings")
+	group = frappe.get_cached_doc("Selfhost Settings").get("lago_default_release_group")
+	if not group:
+		raise ConfigurationError(
+			"Lago: set Lago Default Release Group in Selfhost Settings: the bench group new sites go to."
+		)
 	site = frappe.get_doc(
 		{
 			"doctype": "Site",
 			"subdomain": subdomain,
 			"domain": domain,
 			"cluster": frappe.db.get_value("Root Domain", domain, "default_cluster"),
-			"group": settings.get("lago_default_release_group"),
+			"group": group,
 			"team": record.team,
 			"free": 1,  # Lago bills this site: Press must not
 			"apps": [{"app": "frappe"}],
