@@ -157,6 +157,7 @@ def provision(record, command: Provision) -> None:
 	if frappe.db.exists("Site", record.external_subscription_id):
 		return
 	subdomain, _, domain = record.external_subscription_id.partition(".")
+	plan = _press_plan(command.plan_code)
 	group = frappe.get_cached_doc("Selfhost Settings").get("lago_default_release_group")
 	if not group:
 		raise ConfigurationError(
@@ -174,7 +175,7 @@ def provision(record, command: Provision) -> None:
 			"apps": [{"app": "frappe"}],
 		}
 	)
-	site.subscription_plan = _press_plan(command.plan_code)
+	site.subscription_plan = plan  # not a field: Press reads it to make the Site Plan Change
 	site.insert(ignore_permissions=True)
 	record.site = site.name
 
