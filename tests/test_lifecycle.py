@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from press_selfhost.integrations.lago import LagoWebhook
+from press_selfhost.integrations.lago import LagoEventType, LagoWebhook
 from press_selfhost.lifecycle import (
 	EVENT_TYPES,
 	TRANSITIONS,
@@ -240,3 +240,36 @@ def test_lago_webhooks_become_lifecycle_events():
 	)
 	assert lago_event(webhook("customer.updated", "customer", {"external_id": "team-1"}), T0) is None
 	assert lago_event(webhook("wallet.created", "wallet", {}), T0) is None
+
+
+json_values = st.recursive(
+	st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=10),
+	lambda children: (
+		st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=10), children, max_size=3)
+	),
+	max_leaves=10,
+)
+lago_keys = st.sampled_from(
+	[
+		"external_id",
+		"external_customer_id",
+		"plan_code",
+		"previous_plan_code",
+		"next_plan_code",
+		"plan",
+		"customer",
+		"lago_id",
+		"lago_invoice_id",
+		"payment_status",
+	]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+	st.sampled_from([event.value for event in LagoEventType]),
+	st.dictionaries(lago_keys, json_values | st.sampled_from(["succeeded", "failed", "starter"]), max_size=8),
+)
+def test_any_lago_object_maps_to_an_event_or_nothing_without_raising(webhook_type, data):
+	routed = lago_event(webhook(webhook_type, "object", data), T0)
+	assert routed is None or isinstance(routed.event, EVENT_TYPES)
