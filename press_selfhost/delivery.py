@@ -38,16 +38,17 @@ def is_duplicate_entry(error: BaseException, key: str | None = None) -> bool:
 
 
 # Processing that keeps failing stops retrying on its own after this many attempts; an admin replays it.
-MAX_ATTEMPTS = 6
+MAX_ATTEMPTS = 10
 FIRST_RETRY_SECONDS = 60
+LONGEST_RETRY_SECONDS = 3600
 
 
 def retry_delay_seconds(attempts: int) -> int | None:
 	"""Seconds to wait before the next automatic attempt after `attempts` failures, or None to stop.
 
-	Doubling from a minute: 1, 2, 4, 8, 16 minutes, about half an hour in all, which outlasts a
-	service restart without hammering a service that is down.
+	Doubling from a minute, then hourly: about four hours in all, which outlasts a service restart
+	and a large site's final backup without hammering a service that is down.
 	"""
 	if attempts >= MAX_ATTEMPTS:
 		return None
-	return FIRST_RETRY_SECONDS * 2 ** max(attempts - 1, 0)
+	return min(FIRST_RETRY_SECONDS * 2 ** max(attempts - 1, 0), LONGEST_RETRY_SECONDS)

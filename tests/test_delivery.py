@@ -160,5 +160,5 @@ def test_inbox_key_is_prefixed_by_source_and_bounded():
 
 
 def test_retries_back_off_then_stop():
-	delays = [retry_delay_seconds(attempts) for attempts in range(1, 8)]
-	assert delays == [60, 120, 240, 480, 960, None, None]
+	delays = [retry_delay_seconds(attempts) for attempts in range(1, 12)]
+	assert delays == [60, 120, 240, 480, 960, 1920, 3600, 3600, 3600, None, None]
