@@ -1,0 +1,43 @@
+"""Lago's webhook endpoint: verify the raw body, store it once in the inbox, answer fast.
+
+Point Lago (Developers → Webhooks) at https://cloud.<domain>/api/method/press_selfhost.api.lago.webhook
+"""
+
+import frappe
+
+from press_selfhost import inbox
+from press_selfhost.errors import ConfigurationError, ServiceError, WebhookVerificationError
+from press_selfhost.integrations.lago import verify_webhook
+from press_selfhost.jobs import lago_gateway
+
+PROCESSOR = "press_selfhost.jobs.process_lago_event"
+
+
+@frappe.whitelist(allow_guest=True, methods=["POST"])
+def webhook():
+	"""200 once stored (or already stored); 401 with a short reason when refused, storing nothing."""
+	request = frappe.request
+	body = request.get_data(cache=True)
+	settings = frappe.get_cached_doc("Selfhost Settings")
+	try:
+		if (settings.lago_webhook_signature_algorithm or "jwt") == "hmac":
+			keys = {"hmac_key": settings.get_password("lago_hmac_key", raise_exception=False)}
+		else:
+			keys = {
+				"public_key_pem": lago_gateway().public_key_pem(),
+				"issuer": settings.get("lago_webhook_issuer") or settings.lago_api_url,
+			}
+		event = verify_webhook(body, request.headers, **keys)
+	except WebhookVerificationError as error:
+		frappe.local.response.http_status_code = 401
+		return {"refused": error.reason}
+	except (ServiceError, ConfigurationError):
+		# Lago's public key could not be fetched (Lago down, or its URL/key not set): Lago delivers
+		# again later; the admin finds the cause in the Error Log.
+		frappe.log_error(title="Lago webhook: cannot get Lago's public key")
+		frappe.local.response.http_status_code = 503
+		return {"refused": "Lago's public key is unavailable; retry later"}
+	stored = inbox.receive(
+		"Lago", event.unique_key, event.webhook_type, body.decode(), PROCESSOR, object_type=event.object_type
+	)
+	return {"received": stored}

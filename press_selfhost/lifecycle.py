@@ -1,0 +1,388 @@
+"""The tenant lifecycle as a pure state machine: (tenant, event) → (tenant, commands).
+
+Like h11, it never does I/O: the shell feeds it events (Lago webhooks, provisioning results, the
+clock) and carries out the commands it returns. Every (state, event type) pair is in TRANSITIONS,
+either as a transition or explicitly as a no-op, so no input can reach an undefined state.
+
+	Pending payment → Provisioning → Active ⇄ Suspended → Archived        (and Failed, with retry)
+"""
+
+import enum
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from press_selfhost.integrations.lago import LagoEventType, LagoWebhook
+
+
+class TenantState(enum.Enum):
+	PENDING_PAYMENT = "Pending Payment"
+	PROVISIONING = "Provisioning"
+	ACTIVE = "Active"
+	SUSPENDED = "Suspended"
+	ARCHIVED = "Archived"
+	FAILED = "Failed"
+
+
+@dataclass(frozen=True)
+class Tenant:
+	"""One site billed by one Lago subscription, and what the machine must remember about it."""
+
+	state: TenantState = TenantState.PENDING_PAYMENT
+	plan_code: str | None = None
+	payment_failed_at: datetime | None = None
+	last_invoice_notified: str | None = None
+
+
+# -- events ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SubscriptionStarted:
+	"""Lago started the subscription; a plan without an upfront invoice (trial, free) provisions now."""
+
+	plan_code: str
+	requires_payment: bool = True
+
+
+@dataclass(frozen=True)
+class PaymentSucceeded:
+	invoice_id: str
+
+
+@dataclass(frozen=True)
+class PaymentFailed:
+	"""A payment failed or an invoice is overdue: the grace period starts at `at` (the first one counts)."""
+
+	invoice_id: str
+	at: datetime
+
+
+@dataclass(frozen=True)
+class InvoiceCreated:
+	invoice_id: str
+
+
+@dataclass(frozen=True)
+class PlanChanged:
+	plan_code: str
+
+
+@dataclass(frozen=True)
+class SubscriptionTerminated:
+	pass
+
+
+@dataclass(frozen=True)
+class ProvisioningSucceeded:
+	pass
+
+
+@dataclass(frozen=True)
+class ProvisioningFailed:
+	reason: str
+
+
+@dataclass(frozen=True)
+class ProvisioningRetried:
+	"""An admin asks to provision a Failed tenant again."""
+
+
+@dataclass(frozen=True)
+class GracePeriodChecked:
+	"""The clock: a periodic job asks whether a failed payment's grace period has expired at `now`."""
+
+	now: datetime
+
+
+Event = (
+	SubscriptionStarted
+	| PaymentSucceeded
+	| PaymentFailed
+	| InvoiceCreated
+	| PlanChanged
+	| SubscriptionTerminated
+	| ProvisioningSucceeded
+	| ProvisioningFailed
+	| ProvisioningRetried
+	| GracePeriodChecked
+)
+EVENT_TYPES = Event.__args__
+
+
+# -- commands -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Provision:
+	plan_code: str | None
+
+
+@dataclass(frozen=True)
+class Suspend:
+	reason: str
+
+
+@dataclass(frozen=True)
+class Resume:
+	reason: str
+
+
+@dataclass(frozen=True)
+class ChangePlan:
+	plan_code: str
+
+
+@dataclass(frozen=True)
+class FinalBackupThenArchive:
+	pass
+
+
+@dataclass(frozen=True)
+class Archive:
+	"""Archive without a final backup: the site never held data (it failed or was still being created)."""
+
+
+@dataclass(frozen=True)
+class Notify:
+	"""Mail the customer with one of the templates of press_selfhost.mail."""
+
+	template: str
+	context: Mapping = field(default_factory=dict)
+
+
+Command = Provision | Suspend | Resume | ChangePlan | FinalBackupThenArchive | Archive | Notify
+
+
+@dataclass(frozen=True)
+class Transition:
+	tenant: Tenant
+	commands: tuple[Command, ...] = ()
+
+
+# -- transitions ----------------------------------------------------------------------------------
+Handler = Callable[[Tenant, Event, timedelta], Transition]
+
+
+def transition(tenant: Tenant, event: Event, *, grace_period: timedelta) -> Transition:
+	"""The tenant after `event`, and the commands that make the world match it."""
+	return TRANSITIONS[tenant.state, type(event)](tenant, event, grace_period)
+
+
+def _ignore(tenant: Tenant, event: Event, grace_period: timedelta) -> Transition:
+	return Transition(tenant)
+
+
+def _start(tenant: Tenant, event: SubscriptionStarted, grace_period: timedelta) -> Transition:
+	tenant = replace(tenant, plan_code=event.plan_code)
+	if event.requires_payment:
+		return Transition(tenant)
+	return _provision(tenant)
+
+
+def _paid_first_invoice(tenant: Tenant, event: PaymentSucceeded, grace_period: timedelta) -> Transition:
+	return _provision(replace(tenant, payment_failed_at=None))
+
+
+def _provision(tenant: Tenant) -> Transition:
+	return Transition(replace(tenant, state=TenantState.PROVISIONING), (Provision(tenant.plan_code),))
+
+
+def _retry_provisioning(tenant: Tenant, event: ProvisioningRetried, grace_period: timedelta) -> Transition:
+	return _provision(tenant)
+
+
+def _clear_failed_payment(tenant: Tenant, event: PaymentSucceeded, grace_period: timedelta) -> Transition:
+	return Transition(replace(tenant, payment_failed_at=None))
+
+
+def _payment_failed(tenant: Tenant, event: PaymentFailed, grace_period: timedelta) -> Transition:
+	if tenant.payment_failed_at is not None:
+		return Transition(tenant)  # the grace period already runs from the first failure
+	suspend_on = event.at + grace_period
+	return Transition(
+		replace(tenant, payment_failed_at=event.at),
+		(Notify("payment_failed", {"invoice_id": event.invoice_id, "suspend_on": suspend_on.isoformat()}),),
+	)
+
+
+def _check_grace_period(tenant: Tenant, event: GracePeriodChecked, grace_period: timedelta) -> Transition:
+	if tenant.payment_failed_at is None or event.now < tenant.payment_failed_at + grace_period:
+		return Transition(tenant)
+	return Transition(
+		replace(tenant, state=TenantState.SUSPENDED),
+		(Suspend("payment failed"), Notify("site_suspended", {"reason": "payment failed"})),
+	)
+
+
+def _resume(tenant: Tenant, event: PaymentSucceeded, grace_period: timedelta) -> Transition:
+	return Transition(
+		replace(tenant, state=TenantState.ACTIVE, payment_failed_at=None),
+		(Resume("payment received"), Notify("site_resumed", {})),
+	)
+
+
+def _ready(tenant: Tenant, event: ProvisioningSucceeded, grace_period: timedelta) -> Transition:
+	return Transition(replace(tenant, state=TenantState.ACTIVE), (Notify("site_ready", {}),))
+
+
+def _provisioning_failed(tenant: Tenant, event: ProvisioningFailed, grace_period: timedelta) -> Transition:
+	return Transition(replace(tenant, state=TenantState.FAILED))
+
+
+def _record_plan(tenant: Tenant, event: PlanChanged, grace_period: timedelta) -> Transition:
+	return Transition(replace(tenant, plan_code=event.plan_code))
+
+
+def _change_plan(tenant: Tenant, event: PlanChanged, grace_period: timedelta) -> Transition:
+	if tenant.plan_code == event.plan_code:
+		return Transition(tenant)
+	return Transition(replace(tenant, plan_code=event.plan_code), (ChangePlan(event.plan_code),))
+
+
+def _invoice_available(tenant: Tenant, event: InvoiceCreated, grace_period: timedelta) -> Transition:
+	if tenant.last_invoice_notified == event.invoice_id:
+		return Transition(tenant)
+	return Transition(
+		replace(tenant, last_invoice_notified=event.invoice_id),
+		(Notify("invoice_available", {"invoice_id": event.invoice_id}),),
+	)
+
+
+def _close(tenant: Tenant, event: SubscriptionTerminated, grace_period: timedelta) -> Transition:
+	"""Nothing was ever created: the tenant just ends."""
+	return Transition(replace(tenant, state=TenantState.ARCHIVED))
+
+
+def _archive(tenant: Tenant, event: SubscriptionTerminated, grace_period: timedelta) -> Transition:
+	"""No customer data yet (still being created, or failed): archive without a backup."""
+	return Transition(
+		replace(tenant, state=TenantState.ARCHIVED), (Archive(), Notify("site_archived", {"backup": False}))
+	)
+
+
+def _backup_and_archive(tenant: Tenant, event: SubscriptionTerminated, grace_period: timedelta) -> Transition:
+	return Transition(
+		replace(tenant, state=TenantState.ARCHIVED),
+		(FinalBackupThenArchive(), Notify("site_archived", {"backup": True})),
+	)
+
+
+_S = TenantState
+TRANSITIONS: dict[tuple[TenantState, type], Handler] = {
+	# Pending payment: waiting for the first invoice to be paid.
+	(_S.PENDING_PAYMENT, SubscriptionStarted): _start,
+	(_S.PENDING_PAYMENT, PaymentSucceeded): _paid_first_invoice,
+	(_S.PENDING_PAYMENT, PaymentFailed): _payment_failed,
+	(_S.PENDING_PAYMENT, InvoiceCreated): _invoice_available,
+	(_S.PENDING_PAYMENT, PlanChanged): _record_plan,
+	(_S.PENDING_PAYMENT, SubscriptionTerminated): _close,
+	(_S.PENDING_PAYMENT, ProvisioningSucceeded): _ignore,
+	(_S.PENDING_PAYMENT, ProvisioningFailed): _ignore,
+	(_S.PENDING_PAYMENT, ProvisioningRetried): _ignore,
+	(_S.PENDING_PAYMENT, GracePeriodChecked): _ignore,  # nothing to suspend yet
+	# Provisioning: Press is creating the site.
+	(_S.PROVISIONING, SubscriptionStarted): _ignore,
+	(_S.PROVISIONING, PaymentSucceeded): _clear_failed_payment,
+	(_S.PROVISIONING, PaymentFailed): _payment_failed,
+	(_S.PROVISIONING, InvoiceCreated): _invoice_available,
+	(_S.PROVISIONING, PlanChanged): _change_plan,
+	(_S.PROVISIONING, SubscriptionTerminated): _archive,
+	(_S.PROVISIONING, ProvisioningSucceeded): _ready,
+	(_S.PROVISIONING, ProvisioningFailed): _provisioning_failed,
+	(_S.PROVISIONING, ProvisioningRetried): _ignore,
+	(_S.PROVISIONING, GracePeriodChecked): _ignore,  # checked again once the site is Active
+	# Active.
+	(_S.ACTIVE, SubscriptionStarted): _ignore,
+	(_S.ACTIVE, PaymentSucceeded): _clear_failed_payment,
+	(_S.ACTIVE, PaymentFailed): _payment_failed,
+	(_S.ACTIVE, InvoiceCreated): _invoice_available,
+	(_S.ACTIVE, PlanChanged): _change_plan,
+	(_S.ACTIVE, SubscriptionTerminated): _backup_and_archive,
+	(_S.ACTIVE, ProvisioningSucceeded): _ignore,
+	(_S.ACTIVE, ProvisioningFailed): _ignore,
+	(_S.ACTIVE, ProvisioningRetried): _ignore,
+	(_S.ACTIVE, GracePeriodChecked): _check_grace_period,
+	# Suspended: unpaid past the grace period.
+	(_S.SUSPENDED, SubscriptionStarted): _ignore,
+	(_S.SUSPENDED, PaymentSucceeded): _resume,
+	(_S.SUSPENDED, PaymentFailed): _ignore,
+	(_S.SUSPENDED, InvoiceCreated): _invoice_available,
+	(_S.SUSPENDED, PlanChanged): _change_plan,
+	(_S.SUSPENDED, SubscriptionTerminated): _backup_and_archive,
+	(_S.SUSPENDED, ProvisioningSucceeded): _ignore,
+	(_S.SUSPENDED, ProvisioningFailed): _ignore,
+	(_S.SUSPENDED, ProvisioningRetried): _ignore,
+	(_S.SUSPENDED, GracePeriodChecked): _ignore,
+	# Failed: provisioning failed; an admin retries.
+	(_S.FAILED, SubscriptionStarted): _ignore,
+	(_S.FAILED, PaymentSucceeded): _clear_failed_payment,
+	(_S.FAILED, PaymentFailed): _payment_failed,
+	(_S.FAILED, InvoiceCreated): _invoice_available,
+	(_S.FAILED, PlanChanged): _record_plan,
+	(_S.FAILED, SubscriptionTerminated): _archive,
+	(_S.FAILED, ProvisioningSucceeded): _ignore,
+	(_S.FAILED, ProvisioningFailed): _ignore,
+	(_S.FAILED, ProvisioningRetried): _retry_provisioning,
+	(_S.FAILED, GracePeriodChecked): _ignore,
+	# Archived is terminal.
+	**{(_S.ARCHIVED, event_type): _ignore for event_type in EVENT_TYPES},
+}
+
+
+# -- from Lago's webhooks -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Routed:
+	"""A lifecycle event and whom it concerns: one subscription (a site), or every site of a customer."""
+
+	event: Event
+	external_customer_id: str | None
+	external_subscription_id: str | None = None
+
+
+def lago_event(webhook: LagoWebhook, received_at: datetime) -> Routed | None:
+	"""The lifecycle event a Lago webhook means, or None when it changes no site (store, acknowledge)."""
+	kind, data = webhook.event, webhook.object
+	customer = _text(data, "external_customer_id") or _text(data.get("customer") or {}, "external_id")
+	if kind in (LagoEventType.SUBSCRIPTION_STARTED, LagoEventType.SUBSCRIPTION_UPDATED):
+		return _subscription_event(data, customer, started=kind is LagoEventType.SUBSCRIPTION_STARTED)
+	if kind is LagoEventType.SUBSCRIPTION_TERMINATED:
+		# An upgrade terminates the old subscription and starts one with the same external_id.
+		next_plan = _text(data, "next_plan_code")
+		event = PlanChanged(next_plan) if next_plan else SubscriptionTerminated()
+		return Routed(event, customer, _text(data, "external_id"))
+	invoice_id = _text(data, "lago_id") or _text(data, "lago_invoice_id") or ""
+	if kind is LagoEventType.INVOICE_CREATED:
+		return Routed(InvoiceCreated(invoice_id), customer)
+	if kind in (
+		LagoEventType.INVOICE_PAYMENT_STATUS_UPDATED,
+		LagoEventType.PAYMENT_REQUEST_PAYMENT_STATUS_UPDATED,
+	):
+		status = _text(data, "payment_status")
+		if status == "succeeded":
+			return Routed(PaymentSucceeded(invoice_id), customer)
+		if status == "failed":
+			return Routed(PaymentFailed(invoice_id, received_at), customer)
+		return None
+	if kind in (
+		LagoEventType.INVOICE_PAYMENT_FAILURE,
+		LagoEventType.INVOICE_PAYMENT_OVERDUE,
+		LagoEventType.PAYMENT_REQUEST_PAYMENT_FAILURE,
+	):
+		return Routed(PaymentFailed(invoice_id, received_at), customer)
+	return None
+
+
+def _subscription_event(data: Mapping, customer: str | None, *, started: bool) -> Routed | None:
+	plan_code, external_id = _text(data, "plan_code"), _text(data, "external_id")
+	if not plan_code or not external_id:
+		return None
+	if not started or _text(data, "previous_plan_code"):
+		return Routed(PlanChanged(plan_code), customer, external_id)
+	plan = data.get("plan") if isinstance(data.get("plan"), Mapping) else {}
+	# Only a plan paid in advance, without a trial, issues an invoice to wait for before provisioning.
+	requires_payment = bool(plan.get("pay_in_advance", True)) and not plan.get("trial_period")
+	if plan.get("amount_cents") == 0:
+		requires_payment = False
+	return Routed(SubscriptionStarted(plan_code, requires_payment), customer, external_id)
+
+
+def _text(data: Mapping, key: str) -> str | None:
+	value = data.get(key) if isinstance(data, Mapping) else None
+	return value if isinstance(value, str) and value else None
