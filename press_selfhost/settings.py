@@ -14,6 +14,7 @@ from press_selfhost.errors import ConfigurationError
 URL_FIELDS = {
 	"lago_api_url": "Lago API URL",
 	"lago_front_url": "Lago front-end URL",
+	"lago_webhook_issuer": "Lago webhook issuer",
 	"keycloak_url": "Keycloak URL",
 	"postal_url": "Postal URL",
 	"minio_endpoint_url": "MinIO endpoint URL",
