@@ -51,6 +51,11 @@ class TestLagoWebhook(IntegrationTestCase):
 	def tearDown(self):
 		frappe.db.rollback()
 
+	def delete_committed_event(self, name):
+		frappe.db.rollback()
+		frappe.delete_doc("Webhook Event", name, ignore_permissions=True, force=True)
+		frappe.db.commit()
+
 	def count(self, **filters):
 		return frappe.db.count("Webhook Event", filters)
 
@@ -96,7 +101,11 @@ class TestLagoWebhook(IntegrationTestCase):
 		)
 		unique_key = str(uuid.uuid4())
 		post(body, unique_key=unique_key)
+		# The request's transaction commits before the job runs, and a failing processor rolls
+		# back everything it did: commit here as the request would.
+		frappe.db.commit()
 		name = frappe.db.get_value("Webhook Event", {"unique_key": f"lago:{unique_key}"})
+		self.addCleanup(self.delete_committed_event, name)
 		inbox.process(name)
 		event = frappe.get_doc("Webhook Event", name)
 		self.assertEqual((event.status, event.attempts), ("Failed", 1))
