@@ -17,9 +17,9 @@ bench set-config -gp socketio_port 9000
 
 if [ ! -f "sites/${PRESS_SITE}/site_config.json" ]; then
 	bench new-site "${PRESS_SITE}" \
-		--mariadb-root-password "${DATABASE_PASSWORD}" \
+		--db-root-password "${DATABASE_PASSWORD}" \
 		--admin-password "${ADMIN_PASSWORD}" \
-		--no-mariadb-socket \
+		--mariadb-user-host-login-scope="%" \
 		--install-app press \
 		--install-app press_selfhost
 	bench --site "${PRESS_SITE}" set-config encryption_key "${ENCRYPTION_KEY}"
