@@ -90,3 +90,7 @@ def test_registry_htpasswd_matches_its_password(tmp_path, capsys):
 	values = parse_env_file(env_path.read_text())
 	assert values["REGISTRY_HTPASSWD"] == init_secrets.registry_htpasswd(values)
 	assert values["REGISTRY_HTPASSWD"].startswith("press:{SHA}")
+
+
+def test_the_generated_env_is_never_committed():
+	assert ".env" in (COMPOSE_DIR / ".gitignore").read_text().splitlines()
