@@ -23,10 +23,12 @@ from tests.support.compose import (
 	env_example,
 	for_profiles,
 	interpolate,
+	load_init_secrets,
 	load_raw,
 	parse_env_file,
 )
-from tests.test_init_secrets import init_secrets
+
+init_secrets = load_init_secrets()
 
 SEED_SECRETS = {
 	"DATABASE_PASSWORD",

@@ -1,20 +1,10 @@
 """compose/init_secrets.py: secrets generated once, kept forever, never printed."""
 
-import importlib.util
 import stat
 
-from tests.support.compose import COMPOSE_DIR, ENV_EXAMPLE, parse_env_file
+from tests.support.compose import COMPOSE_DIR, ENV_EXAMPLE, load_init_secrets, parse_env_file
 
-
-def _load_init_secrets():
-	"""compose/ is not a package (the script runs with a bare host python3), so load it by path."""
-	spec = importlib.util.spec_from_file_location("init_secrets", COMPOSE_DIR / "init_secrets.py")
-	module = importlib.util.module_from_spec(spec)
-	spec.loader.exec_module(module)
-	return module
-
-
-init_secrets = _load_init_secrets()
+init_secrets = load_init_secrets()
 
 
 def _run(env_path, capsys):

@@ -7,6 +7,7 @@ Interpolation follows the Compose specification: `$$` is a literal `$`; `$VAR` a
 Only values are interpolated, never mapping keys.
 """
 
+import importlib.util
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -163,3 +164,11 @@ def for_profiles(document: dict, profiles: set[str]) -> dict:
 
 def all_profiles(document: dict) -> set[str]:
 	return {profile for service in document["services"].values() for profile in service.get("profiles", [])}
+
+
+def load_init_secrets():
+	"""compose/init_secrets.py, loaded by path: compose/ is not a package (it runs with a bare host python3)."""
+	spec = importlib.util.spec_from_file_location("init_secrets", COMPOSE_DIR / "init_secrets.py")
+	module = importlib.util.module_from_spec(spec)
+	spec.loader.exec_module(module)
+	return module
