@@ -1,0 +1,31 @@
+#!/bin/bash
+# One-shot at every start (service press-setup): refresh what the image owns in the sites volume,
+# write common_site_config.json from the environment, create the Press site on the first start
+# (press and press_selfhost installed) and migrate it on later starts.
+set -euo pipefail
+cd /home/frappe/frappe-bench
+
+cp /home/frappe/image-sites/apps.txt sites/apps.txt
+rm -rf sites/assets && cp -a /home/frappe/image-sites/assets sites/assets
+
+bench set-config -g db_host "${DB_HOST}"
+bench set-config -gp db_port "${DB_PORT}"
+bench set-config -g redis_cache "${REDIS_CACHE}"
+bench set-config -g redis_queue "${REDIS_QUEUE}"
+bench set-config -g redis_socketio "${REDIS_QUEUE}"
+bench set-config -gp socketio_port 9000
+
+if [ ! -f "sites/${PRESS_SITE}/site_config.json" ]; then
+	bench new-site "${PRESS_SITE}" \
+		--db-root-password "${DATABASE_PASSWORD}" \
+		--admin-password "${ADMIN_PASSWORD}" \
+		--mariadb-user-host-login-scope="%" \
+		--install-app press \
+		--install-app press_selfhost
+	bench --site "${PRESS_SITE}" set-config encryption_key "${ENCRYPTION_KEY}"
+	bench --site "${PRESS_SITE}" set-config host_name "https://${PRESS_SITE}"
+	bench use "${PRESS_SITE}"
+else
+	bench --site "${PRESS_SITE}" migrate
+fi
+bench --site "${PRESS_SITE}" enable-scheduler
