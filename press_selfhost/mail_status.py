@@ -5,6 +5,7 @@ tested without a bench; the Frappe shell only applies the `DeliveryUpdate`.
 """
 
 from dataclasses import dataclass
+from email.utils import parseaddr
 from enum import Enum
 
 from press_selfhost.integrations.postal import PostalEvent, PostalEventType
@@ -59,8 +60,8 @@ def delivery_update(event: PostalEvent) -> DeliveryUpdate | None:
 	if message is None:
 		return None
 	suppress = None
-	if event.event_type in HARD_BOUNCE_EVENTS and message.direction in ("", "outgoing") and message.to:
-		suppress = message.to.strip().lower()
+	if event.event_type in HARD_BOUNCE_EVENTS and message.direction in ("", "outgoing"):
+		suppress = suppression_key(message.to)
 	return DeliveryUpdate(
 		message_id=message.message_id,
 		status=EVENT_STATUS.get(event.event_type),
@@ -69,6 +70,13 @@ def delivery_update(event: PostalEvent) -> DeliveryUpdate | None:
 		suppress_address=suppress,
 		reason=_reason(event),
 	)
+
+
+def suppression_key(recipient: str) -> str | None:
+	"""The bare, lower-cased address ("Ada <Ada@X.org>" → "ada@x.org") under which a bounce is kept."""
+	address = parseaddr(recipient or "")[1].strip().lower()
+	local, _, domain = address.rpartition("@")
+	return address if local and domain and "." in domain else None
 
 
 def next_status(current: MailStatus | str | None, incoming: MailStatus | None) -> MailStatus | None:

@@ -17,7 +17,7 @@ from press_selfhost.integrations.postal import (
 	parse_event,
 	send_smtp,
 )
-from press_selfhost.mail_status import MailStatus, delivery_update, next_status
+from press_selfhost.mail_status import MailStatus, delivery_update, next_status, suppression_key
 from tests.standins.postal import PostalStandIn, bounce_payload, delivery_payload, message_hash, webhook_body
 
 API_KEY = "postal-standin-api-key"
@@ -311,3 +311,17 @@ def test_postal_uuid_is_the_dedupe_key():
 )
 def test_late_events_never_undo_a_later_state(current, incoming, kept):
 	assert next_status(current, incoming) is kept
+
+
+@pytest.mark.parametrize(
+	("recipient", "key"),
+	[
+		("Ada <Ada@Customer.TEST>", "ada@customer.test"),
+		(" zoe@customer.test ", "zoe@customer.test"),
+		("not an address", None),
+		("", None),
+		("root@localhost", None),
+	],
+)
+def test_suppression_key_is_the_bare_lower_case_address(recipient, key):
+	assert suppression_key(recipient) == key

@@ -409,7 +409,7 @@ def _verify_signature(
 def parse_event(body: bytes) -> PostalEvent:
 	"""A typed event from a verified body; a signed body of the wrong shape is still refused."""
 	try:
-		document = json.loads(body)
+		document = json.loads(body.decode("utf-8"))
 	except (ValueError, UnicodeDecodeError):
 		raise WebhookVerificationError("the body is not JSON") from None
 	if not isinstance(document, dict):
