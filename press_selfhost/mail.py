@@ -19,7 +19,7 @@ from press_selfhost.integrations.postal import (
 	parse_event,
 )
 from press_selfhost.mail_status import DeliveryUpdate, delivery_update, next_status, suppression_key
-from press_selfhost.mail_templates import render
+from press_selfhost.mail_templates import platform_values, render
 
 MESSAGE = "Mail Message"
 SUPPRESSION = "Mail Suppression"
@@ -56,10 +56,10 @@ def send_template_mail(template: str, recipient: str, context: dict) -> str:
 	from_address = settings.get("postal_from_address")
 	if not from_address:
 		raise ConfigurationError("Postal: postal_from_address is not set in Selfhost Settings.")
-	defaults = {
-		"platform_name": settings.get("platform_name") or f"cloud.{settings.get('domain') or 'localhost'}",
-		"support_email": settings.get("support_email") or parseaddr(from_address)[1],
-	}
+	defaults = platform_values(settings.get("domain") or "localhost", context.get("site"))
+	if settings.get("platform_name"):
+		defaults["platform_name"] = settings.platform_name
+	defaults["support_email"] = settings.get("support_email") or parseaddr(from_address)[1]
 	mail = render(template, {**defaults, **context})
 	client = PostalClient(
 		settings.get("postal_url") or "",

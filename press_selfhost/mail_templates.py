@@ -51,7 +51,7 @@ TEMPLATES = {
 				"site_name": "acme.example.com",
 				"amount": "EUR 25.00",
 				"invoice_number": "INV-2026-0042",
-				"grace_until": "1 December 2026",
+				"suspend_on": "1 December 2026",
 				"payment_url": "https://billing.example.com/invoices/INV-2026-0042",
 			},
 		),
@@ -122,6 +122,24 @@ def render(template: str, context: dict) -> RenderedMail:
 	# A subject is one header line: a newline in a site name must not become a header injection.
 	subject = " ".join(str(text_module.subject).split())
 	return RenderedMail(subject, str(text_module).strip() + "\n", html, known.tag)
+
+
+def platform_values(domain: str, site: str | None = None) -> dict:
+	"""Values every mail may use that follow from the platform's domain and the site concerned.
+
+	The lifecycle's notify commands name the site as `site`; the links into Press's dashboard are
+	derived here so that callers pass only what they alone know (amounts, dates, backup links).
+	"""
+	dashboard = f"https://cloud.{domain}/dashboard"
+	values = {
+		"platform_name": f"cloud.{domain}",
+		"dashboard_url": dashboard,
+		"payment_url": f"{dashboard}/billing",
+		"invoice_url": f"{dashboard}/billing/invoices",
+	}
+	if site:
+		values.update(site_name=site, site_url=f"https://{site}", dashboard_url=f"{dashboard}/sites/{site}")
+	return values
 
 
 def sample_context(template: str) -> dict:

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from press_selfhost.errors import ConfigurationError
-from press_selfhost.mail_templates import TEMPLATE_DIR, TEMPLATES, render, sample_context
+from press_selfhost.mail_templates import TEMPLATE_DIR, TEMPLATES, platform_values, render, sample_context
 
 EXPECTED = {
 	"verify_email",
@@ -83,3 +83,12 @@ def test_preview_command_prints_subject_tag_and_body():
 		"Subject: Your site acme.example.com has been archived\nTag: site-archived\n"
 	)
 	assert sample_context("site_archived")["backup_url"] in result.stdout
+
+
+def test_platform_values_fill_the_site_and_dashboard_links():
+	values = platform_values("example.com", "acme.example.com")
+	assert values["site_url"] == "https://acme.example.com"
+	assert values["dashboard_url"] == "https://cloud.example.com/dashboard/sites/acme.example.com"
+	mail = render("site_resumed", {**values, "support_email": "support@example.com"})
+	assert "https://acme.example.com" in mail.text and "cloud.example.com" in mail.text
+	assert "site_url" not in platform_values("example.com")
