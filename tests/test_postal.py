@@ -6,8 +6,15 @@ from email.header import decode_header, make_header
 from email.message import EmailMessage
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from press_selfhost.errors import ConfigurationError, ServiceRejectedError, ServiceUnavailableError
+from press_selfhost.errors import (
+	ConfigurationError,
+	ServiceError,
+	ServiceRejectedError,
+	ServiceUnavailableError,
+)
 from press_selfhost.integrations.postal import (
 	Attachment,
 	OutgoingMail,
@@ -325,3 +332,44 @@ def test_late_events_never_undo_a_later_state(current, incoming, kept):
 )
 def test_suppression_key_is_the_bare_lower_case_address(recipient, key):
 	assert suppression_key(recipient) == key
+
+
+json_answers = st.recursive(
+	st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+	lambda children: (
+		st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=10), children, max_size=3)
+	),
+	max_leaves=15,
+)
+postal_like_answers = st.fixed_dictionaries(
+	{
+		"status": st.sampled_from(["success", "error", "parameter-error", "other"]),
+		"data": st.fixed_dictionaries(
+			{},
+			optional={
+				"code": json_answers,
+				"message": json_answers,
+				"message_id": st.text(max_size=20) | st.integers(),
+				"messages": st.dictionaries(
+					st.text(max_size=10),
+					st.fixed_dictionaries({}, optional={"id": json_answers, "token": json_answers}),
+					max_size=3,
+				),
+			},
+		),
+	}
+)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(answer=json_answers | postal_like_answers, status=st.sampled_from([200, 200, 200, 404, 500]))
+def test_fuzz_any_answer_gives_a_sent_message_or_one_of_our_errors(client, postal, answer, status):
+	postal.fail_next(status, body=answer)
+	try:
+		sent = client.send_message(full_mail())
+	except ServiceError as error:
+		assert error.retryable == (status == 500 or error.code == "ServerSuspended")
+		assert API_KEY not in str(error)
+	else:
+		assert isinstance(sent.message_id, str)
+		assert all(isinstance(copy.id, int) for copy in sent.recipients.values())

@@ -224,11 +224,14 @@ def _sent_message(data: dict) -> SentMessage:
 	messages = data.get("messages")
 	if not isinstance(data.get("message_id"), str) or not isinstance(messages, dict):
 		raise ServiceRejectedError(SERVICE, "answered success without a message_id; is this really Postal?")
-	recipients = {
-		address: RecipientMessage(int(copy.get("id", 0)), str(copy.get("token", "")))
-		for address, copy in messages.items()
-		if isinstance(copy, dict)
-	}
+	recipients = {}
+	for address, copy in messages.items():
+		if (
+			isinstance(copy, dict)
+			and isinstance(copy.get("id"), int)
+			and not isinstance(copy.get("id"), bool)
+		):
+			recipients[address] = RecipientMessage(copy["id"], str(copy.get("token", "")))
 	return SentMessage(data["message_id"], recipients)
 
 
