@@ -1,0 +1,38 @@
+"""Postal's webhook endpoint: verify the raw body's RSA signature, store it once in the inbox, answer fast.
+
+In Postal (the mail server → Webhooks → Add), point a webhook at
+https://cloud.<domain>/api/method/press_selfhost.api.postal.webhook with all events.
+"""
+
+import frappe
+
+from press_selfhost import inbox
+from press_selfhost.errors import ConfigurationError, WebhookVerificationError
+from press_selfhost.integrations.postal import verify_webhook
+
+PROCESSOR = "press_selfhost.mail.process_postal_event"
+
+
+@frappe.whitelist(allow_guest=True, methods=["POST"])
+def webhook():
+	"""200 once stored (or already stored); 401 with a short reason when refused, storing nothing."""
+	request = frappe.request
+	body = request.get_data(cache=True)
+	settings = frappe.get_cached_doc("Selfhost Settings")
+	try:
+		event = verify_webhook(
+			body,
+			request.headers,
+			public_key_pem=settings.get("postal_webhook_public_key") or "",
+			allow_sha1=bool(settings.get("postal_webhook_allow_sha1")),
+		)
+	except WebhookVerificationError as error:
+		frappe.local.response.http_status_code = 401
+		return {"refused": error.reason}
+	except ConfigurationError:
+		# No usable key: Postal delivers again for about 36 minutes, time for the admin to paste it.
+		frappe.log_error(title="Postal webhook: postal_webhook_public_key is missing or invalid")
+		frappe.local.response.http_status_code = 503
+		return {"refused": "the webhook key is not configured; retry later"}
+	stored = inbox.receive("Postal", event.dedupe_key, event.event_type.value, body.decode(), PROCESSOR)
+	return {"received": stored}
