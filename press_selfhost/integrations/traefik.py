@@ -1,0 +1,310 @@
+"""Traefik v3 dynamic configuration built from Press's sites, so Traefik, not nginx, does the routing.
+
+Traefik's HTTP provider polls our endpoint and replaces its whole dynamic configuration with the
+answer. Everything here is pure: route records and settings in, a JSON-ready dict out, sorted so
+that the same data always gives the same bytes and therefore the same ETag.
+"""
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class SiteStatus(str, Enum):
+	"""Press's Site statuses, and what each means to a visitor."""
+
+	PENDING = "Pending"
+	INSTALLING = "Installing"
+	UPDATING = "Updating"
+	RECOVERING = "Recovering"
+	ACTIVE = "Active"
+	INACTIVE = "Inactive"
+	BROKEN = "Broken"
+	SUSPENDED = "Suspended"
+	ARCHIVED = "Archived"
+
+
+# Updating and Recovering sites stay on their bench: the bench shows its own maintenance page.
+SERVED_BY_BENCH = frozenset({SiteStatus.ACTIVE, SiteStatus.UPDATING, SiteStatus.RECOVERING})
+SUSPENDED_PAGE_STATUSES = frozenset({SiteStatus.SUSPENDED})
+UNAVAILABLE_PAGE_STATUSES = frozenset(
+	{SiteStatus.INACTIVE, SiteStatus.BROKEN, SiteStatus.PENDING, SiteStatus.INSTALLING}
+)
+
+# When two records claim the same host, the one a visitor most likely means wins.
+_STATUS_PRECEDENCE = {
+	status: rank
+	for rank, status in enumerate(
+		(
+			SiteStatus.ACTIVE,
+			SiteStatus.UPDATING,
+			SiteStatus.RECOVERING,
+			SiteStatus.SUSPENDED,
+			SiteStatus.INACTIVE,
+			SiteStatus.BROKEN,
+			SiteStatus.INSTALLING,
+			SiteStatus.PENDING,
+			SiteStatus.ARCHIVED,
+		)
+	)
+}
+
+# A host goes into a rule between backticks: anything but a plain DNS name could change the rule.
+HOSTNAME = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$")
+UPSTREAM = re.compile(r"^[A-Za-z0-9.:\[\]-]+$")
+
+STATUS_PAGE_PATHS = {
+	"suspended": "/assets/press_selfhost/status/suspended.html",
+	"unavailable": "/assets/press_selfhost/status/unavailable.html",
+}
+
+DEFAULT_RATE_LIMITED_PATHS = (
+	"/api/method/press_selfhost.api.lago.",
+	"/api/method/press_selfhost.api.postal.",
+	"/api/method/press.api.account.signup",
+	"/api/method/press.api.account.verify_otp",
+)
+
+
+@dataclass(frozen=True)
+class Route:
+	"""One host a visitor may type: a site's own name or one of its domains.
+
+	`upstream` is the app server's private address (`10.0.0.5`, or `host:port`); the app server's
+	nginx picks the bench from the Host header, so the header is passed through unchanged.
+	"""
+
+	host: str
+	site: str
+	upstream: str
+	status: SiteStatus | str
+
+
+@dataclass(frozen=True)
+class RoutingSettings:
+	"""What the configuration needs besides the sites (read from Selfhost Settings by the shell).
+
+	An empty resolver name leaves TLS to Traefik's default certificate (tests, `localhost`).
+	"""
+
+	domain: str
+	press_url: str
+	status_page_url: str
+	lago_front_url: str = ""
+	root_domains: tuple[str, ...] = ()
+	dns_cert_resolver: str = ""
+	http_cert_resolver: str = ""
+	web_entrypoint: str = "web"
+	websecure_entrypoint: str = "websecure"
+	rate_limit_average: int = 30
+	rate_limit_period: str = "1m"
+	rate_limit_burst: int = 10
+	rate_limited_paths: tuple[str, ...] = field(default=DEFAULT_RATE_LIMITED_PATHS)
+	hsts_seconds: int = 31536000
+
+	@property
+	def wildcard_domains(self) -> tuple[str, ...]:
+		return tuple(sorted({self.domain.lower(), *(d.lower() for d in self.root_domains)}))
+
+
+def build_dynamic_config(routes: Iterable[Route], settings: RoutingSettings) -> dict:
+	"""The full dynamic configuration: platform hosts, every routable site host, redirect, headers."""
+	routers: dict[str, dict] = {}
+	services: dict[str, dict] = {}
+	middlewares = _middlewares(settings)
+	tls_by_host = _TLSChooser(settings)
+
+	_add_platform_routes(routers, services, settings, tls_by_host)
+	for route in _routable(routes):
+		status = SiteStatus(route.status)
+		router = {
+			"rule": f"Host(`{route.host}`)",
+			"entryPoints": [settings.websecure_entrypoint],
+			"middlewares": ["security-headers"],
+			"tls": tls_by_host(route.host),
+		}
+		if status in SERVED_BY_BENCH:
+			service_name = "upstream-" + _safe_name(route.upstream)
+			services.setdefault(service_name, _load_balancer(_upstream_url(route.upstream), pass_host=True))
+			router["service"] = service_name
+		else:
+			page = "suspended" if status in SUSPENDED_PAGE_STATUSES else "unavailable"
+			services.setdefault("status-pages", _load_balancer(settings.status_page_url, pass_host=False))
+			router["service"] = "status-pages"
+			router["middlewares"] = ["security-headers", f"{page}-page"]
+		routers["site-" + _safe_name(route.host)] = router
+
+	routers["http-to-https"] = {
+		"rule": "PathPrefix(`/`)",
+		"entryPoints": [settings.web_entrypoint],
+		"middlewares": ["redirect-to-https"],
+		"service": "noop@internal",
+		"priority": 1,
+	}
+	return {
+		"http": {
+			"routers": _sorted(routers),
+			"services": _sorted(services),
+			"middlewares": _sorted(middlewares),
+		}
+	}
+
+
+def serialize_config(config: Mapping) -> bytes:
+	"""The bytes we serve: sorted keys, no spaces, so equal configurations are equal bytes."""
+	return json.dumps(config, sort_keys=True, separators=(",", ":")).encode()
+
+
+def config_etag(config: Mapping) -> str:
+	"""A strong ETag of the configuration, stable across processes and runs."""
+	return '"' + hashlib.sha256(serialize_config(config)).hexdigest()[:32] + '"'
+
+
+def press_routes(
+	sites: Iterable[Mapping], site_domains: Iterable[Mapping], servers: Iterable[Mapping]
+) -> list[Route]:
+	"""Routes from Press rows as `frappe.get_all` returns them (one query per DocType, joined here).
+
+	sites: name, status, server; site_domains: domain, site; servers: name, private_ip, ip,
+	is_self_hosted (Press uses the public ip as upstream only for self-hosted servers).
+	"""
+	upstream_of_server = {
+		server["name"]: (server.get("ip") if server.get("is_self_hosted") else server.get("private_ip"))
+		for server in servers
+	}
+	site_by_name = {}
+	routes = []
+	for site in sites:
+		upstream = upstream_of_server.get(site.get("server"))
+		if not upstream:
+			continue
+		site_by_name[site["name"]] = (upstream, site["status"])
+		routes.append(Route(site["name"], site["name"], upstream, site["status"]))
+	for domain in site_domains:
+		if domain["site"] in site_by_name and domain["domain"] != domain["site"]:
+			upstream, status = site_by_name[domain["site"]]
+			routes.append(Route(domain["domain"], domain["site"], upstream, status))
+	return routes
+
+
+def _routable(routes: Iterable[Route]) -> list[Route]:
+	"""One route per valid host (the most live one wins), Archived and unknown statuses dropped."""
+	chosen: dict[str, tuple[int, str, Route]] = {}
+	for route in routes:
+		host = route.host.strip().lower()
+		try:
+			status = SiteStatus(route.status)
+		except ValueError:
+			continue
+		if status is SiteStatus.ARCHIVED or not HOSTNAME.match(host) or not UPSTREAM.match(route.upstream):
+			continue
+		candidate = (
+			_STATUS_PRECEDENCE[status],
+			route.site,
+			Route(host, route.site, route.upstream, status),
+		)
+		if host not in chosen or candidate[:2] < chosen[host][:2]:
+			chosen[host] = candidate
+	return [chosen[host][2] for host in sorted(chosen)]
+
+
+def _add_platform_routes(routers: dict, services: dict, settings: RoutingSettings, tls_by_host) -> None:
+	"""cloud.<domain> → Press (public endpoints rate limited), billing.<domain> → Lago's front end."""
+	domain = settings.domain.lower()
+	press_host = f"cloud.{domain}"
+	common = {"entryPoints": [settings.websecure_entrypoint], "service": "press"}
+	services["press"] = _load_balancer(settings.press_url, pass_host=True)
+	routers["press"] = {
+		**common,
+		"rule": f"Host(`{press_host}`)",
+		"middlewares": ["security-headers"],
+		"tls": tls_by_host(press_host),
+	}
+	if settings.rate_limited_paths:
+		paths = " || ".join(f"PathPrefix(`{path}`)" for path in settings.rate_limited_paths)
+		routers["press-public-endpoints"] = {
+			**common,
+			"rule": f"Host(`{press_host}`) && ({paths})",
+			"middlewares": ["security-headers", "public-endpoints-rate-limit"],
+			"tls": tls_by_host(press_host),
+		}
+	if settings.lago_front_url:
+		billing_host = f"billing.{domain}"
+		services["lago-front"] = _load_balancer(settings.lago_front_url, pass_host=True)
+		routers["lago-front"] = {
+			"entryPoints": [settings.websecure_entrypoint],
+			"service": "lago-front",
+			"rule": f"Host(`{billing_host}`)",
+			"middlewares": ["security-headers"],
+			"tls": tls_by_host(billing_host),
+		}
+
+
+def _middlewares(settings: RoutingSettings) -> dict:
+	middlewares = {
+		"redirect-to-https": {"redirectScheme": {"scheme": "https", "permanent": True}},
+		"security-headers": {
+			"headers": {
+				"stsSeconds": settings.hsts_seconds,
+				"stsIncludeSubdomains": True,
+				"contentTypeNosniff": True,
+				# Frappe's print preview frames its own pages, so SAMEORIGIN rather than DENY.
+				"customFrameOptionsValue": "SAMEORIGIN",
+				"referrerPolicy": "strict-origin-when-cross-origin",
+			}
+		},
+		"public-endpoints-rate-limit": {
+			"rateLimit": {
+				"average": settings.rate_limit_average,
+				"period": settings.rate_limit_period,
+				"burst": settings.rate_limit_burst,
+			}
+		},
+	}
+	for page, path in STATUS_PAGE_PATHS.items():
+		middlewares[f"{page}-page"] = {"replacePath": {"path": path}}
+	return middlewares
+
+
+class _TLSChooser:
+	"""Hosts one label under a root domain share its DNS-challenge wildcard; others use HTTP-01."""
+
+	def __init__(self, settings: RoutingSettings):
+		self.settings = settings
+		self.wildcard_tls = {
+			domain: (
+				{
+					"certResolver": settings.dns_cert_resolver,
+					"domains": [{"main": domain, "sans": [f"*.{domain}"]}],
+				}
+				if settings.dns_cert_resolver
+				else {}
+			)
+			for domain in settings.wildcard_domains
+		}
+		self.custom_tls = {"certResolver": settings.http_cert_resolver} if settings.http_cert_resolver else {}
+
+	def __call__(self, host: str) -> dict:
+		parent = host.partition(".")[2]
+		return self.wildcard_tls.get(parent, self.custom_tls)
+
+
+def _load_balancer(url: str, *, pass_host: bool) -> dict:
+	return {"loadBalancer": {"servers": [{"url": url.rstrip("/")}], "passHostHeader": pass_host}}
+
+
+def _upstream_url(upstream: str) -> str:
+	has_port = upstream.rsplit(":", 1)[-1].isdigit() and (":" in upstream and not upstream.endswith("]"))
+	return f"http://{upstream}" if has_port else f"http://{upstream}:80"
+
+
+def _safe_name(value: str) -> str:
+	"""A Traefik object name; dots become underscores, which DNS names never contain, so it is injective."""
+	return re.sub(r"[^A-Za-z0-9_-]", lambda match: "_" if match.group() == "." else "-", value)
+
+
+def _sorted(objects: dict) -> dict:
+	return {name: objects[name] for name in sorted(objects)}
