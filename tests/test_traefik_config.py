@@ -1,5 +1,6 @@
 """The Traefik dynamic configuration built from Press's sites: every status, domains, TLS, ETag."""
 
+import base64
 import json
 from pathlib import Path
 
@@ -15,8 +16,10 @@ from press_selfhost.integrations.traefik import (
 	SiteStatus,
 	build_dynamic_config,
 	config_etag,
+	config_response,
 	press_routes,
 	serialize_config,
+	token_matches,
 )
 
 SETTINGS = RoutingSettings(
@@ -82,9 +85,12 @@ def test_sites_that_cannot_serve_get_a_status_page(status, page):
 		[Route("acme.example.com", "acme.example.com", "10.0.0.5", status)], SETTINGS
 	)
 	router = config["http"]["routers"]["site-acme_example_com"]
-	assert router["service"] == "status-pages"
+	assert router["service"] == "no-server"
+	assert config["http"]["services"]["no-server"] == {"loadBalancer": {"servers": []}}
 	assert router["middlewares"] == ["security-headers", f"{page}-page"]
-	assert config["http"]["middlewares"][f"{page}-page"] == {"replacePath": {"path": STATUS_PAGE_PATHS[page]}}
+	assert config["http"]["middlewares"][f"{page}-page"] == {
+		"errors": {"status": ["503"], "service": "status-pages", "query": STATUS_PAGE_PATHS[page]}
+	}
 	status_service = config["http"]["services"]["status-pages"]["loadBalancer"]
 	assert status_service == {"servers": [{"url": "http://press:8000"}], "passHostHeader": False}
 	assert not any(name.startswith("upstream-") for name in config["http"]["services"])
@@ -325,3 +331,43 @@ def test_every_router_points_at_a_defined_service_and_middlewares(records):
 	live_hosts = {route.host for route in routes if route.status != "Archived"}
 	site_rules = {r["rule"] for name, r in http["routers"].items() if name.startswith("site-")}
 	assert site_rules == {f"Host(`{host}`)" for host in live_hosts}
+
+
+def basic(user, password):
+	return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+@pytest.mark.parametrize(
+	("header_token", "authorization", "accepted"),
+	[
+		("s3cret-token", None, True),
+		(None, basic("traefik", "s3cret-token"), True),
+		(None, "basic " + base64.b64encode(b"any:s3cret-token").decode(), True),
+		(None, None, False),
+		("wrong", None, False),
+		("s3cret-token-and-more", None, False),
+		(None, basic("s3cret-token", "wrong"), False),
+		(None, "Basic !!!not-base64", False),
+		(None, "Bearer s3cret-token", False),
+	],
+)
+def test_token_from_header_or_basic_auth(header_token, authorization, accepted):
+	assert token_matches("s3cret-token", header_token=header_token, authorization=authorization) is accepted
+
+
+def test_an_unset_token_refuses_everyone():
+	assert not token_matches("", header_token="")
+	assert not token_matches("", authorization=basic("a", ""))
+
+
+def test_config_response_answers_304_to_a_matching_if_none_match():
+	config = build_dynamic_config(BASE_ROUTES, SETTINGS)
+	first = config_response(config)
+	assert first.status == 200
+	assert json.loads(first.body) == config
+	assert first.headers["ETag"] == config_etag(config)
+	assert first.headers["Content-Type"] == "application/json"
+	again = config_response(config, if_none_match=first.headers["ETag"])
+	assert (again.status, again.body, again.headers["ETag"]) == (304, b"", first.headers["ETag"])
+	assert config_response(config, if_none_match=f'"other", W/{first.headers["ETag"]}').status == 304
+	assert config_response(config, if_none_match='"stale"').status == 200

@@ -5,7 +5,10 @@ answer. Everything here is pure: route records and settings in, a JSON-ready dic
 that the same data always gives the same bytes and therefore the same ETag.
 """
 
+import base64
+import binascii
 import hashlib
+import hmac
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -131,9 +134,12 @@ def build_dynamic_config(routes: Iterable[Route], settings: RoutingSettings) -> 
 			services.setdefault(service_name, _load_balancer(_upstream_url(route.upstream), pass_host=True))
 			router["service"] = service_name
 		else:
+			# No server answers, so Traefik says 503 and the errors middleware fills in our page:
+			# the visitor reads why, and search engines see a temporary outage, not new content.
 			page = "suspended" if status in SUSPENDED_PAGE_STATUSES else "unavailable"
 			services.setdefault("status-pages", _load_balancer(settings.status_page_url, pass_host=False))
-			router["service"] = "status-pages"
+			services.setdefault("no-server", {"loadBalancer": {"servers": []}})
+			router["service"] = "no-server"
 			router["middlewares"] = ["security-headers", f"{page}-page"]
 		routers["site-" + _safe_name(route.host)] = router
 
@@ -160,7 +166,11 @@ def serialize_config(config: Mapping) -> bytes:
 
 def config_etag(config: Mapping) -> str:
 	"""A strong ETag of the configuration, stable across processes and runs."""
-	return '"' + hashlib.sha256(serialize_config(config)).hexdigest()[:32] + '"'
+	return _etag_of(serialize_config(config))
+
+
+def _etag_of(body: bytes) -> str:
+	return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
 def press_routes(
@@ -265,7 +275,9 @@ def _middlewares(settings: RoutingSettings) -> dict:
 		},
 	}
 	for page, path in STATUS_PAGE_PATHS.items():
-		middlewares[f"{page}-page"] = {"replacePath": {"path": path}}
+		middlewares[f"{page}-page"] = {
+			"errors": {"status": ["503"], "service": "status-pages", "query": path}
+		}
 	return middlewares
 
 
@@ -308,3 +320,43 @@ def _safe_name(value: str) -> str:
 
 def _sorted(objects: dict) -> dict:
 	return {name: objects[name] for name in sorted(objects)}
+
+
+def token_matches(
+	expected: str, *, header_token: str | None = None, authorization: str | None = None
+) -> bool:
+	"""Whether Traefik sent the configured token, as a header or as the password of Basic auth.
+
+	Constant-time; an empty expected token refuses everything rather than opening the endpoint.
+	"""
+	if not expected:
+		return False
+	candidates = [header_token or ""]
+	if authorization and authorization[:6].lower() == "basic ":
+		try:
+			decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode()
+		except (binascii.Error, UnicodeDecodeError):
+			decoded = ""
+		candidates.append(decoded.partition(":")[2])
+	matched = False
+	for candidate in candidates:
+		matched |= hmac.compare_digest(candidate.encode(), expected.encode())
+	return matched
+
+
+@dataclass(frozen=True)
+class ConfigResponse:
+	status: int
+	body: bytes
+	headers: dict[str, str]
+
+
+def config_response(config: Mapping, if_none_match: str | None = None) -> ConfigResponse:
+	"""200 with the configuration and its ETag, or 304 when Traefik already has this version."""
+	body = serialize_config(config)
+	etag = _etag_of(body)
+	headers = {"ETag": etag, "Cache-Control": "no-cache"}
+	offered = {tag.strip().removeprefix("W/") for tag in (if_none_match or "").split(",")}
+	if etag in offered or "*" in offered:
+		return ConfigResponse(304, b"", headers)
+	return ConfigResponse(200, body, {**headers, "Content-Type": "application/json"})
