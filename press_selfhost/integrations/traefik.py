@@ -55,6 +55,8 @@ _STATUS_PRECEDENCE = {
 	)
 }
 
+_STATUS_BY_VALUE = {status.value: status for status in SiteStatus}  # str enum: members look up too
+
 # A host goes into a rule between backticks: anything but a plain DNS name could change the rule.
 HOSTNAME = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$")
 UPSTREAM = re.compile(r"^[A-Za-z0-9.:\[\]-]+$")
@@ -119,42 +121,54 @@ def build_dynamic_config(routes: Iterable[Route], settings: RoutingSettings) -> 
 	services: dict[str, dict] = {}
 	middlewares = _middlewares(settings)
 	tls_by_host = _TLSChooser(settings)
-
 	_add_platform_routes(routers, services, settings, tls_by_host)
-	for route in _routable(routes):
-		status = SiteStatus(route.status)
-		router = {
-			"rule": f"Host(`{route.host}`)",
-			"entryPoints": [settings.websecure_entrypoint],
-			"middlewares": ["security-headers"],
-			"tls": tls_by_host(route.host),
-		}
+
+	# Lists shared by thousands of routers: built once, never mutated (it keeps 10,000 sites fast).
+	entry_points = [settings.websecure_entrypoint]
+	bench_middlewares = ["security-headers"]
+	page_middlewares = {
+		status: [
+			"security-headers",
+			"suspended-page" if status in SUSPENDED_PAGE_STATUSES else "unavailable-page",
+		]
+		for status in SiteStatus
+	}
+	upstream_services: dict[str, str] = {}
+	for host, upstream, status in _routable(routes):
 		if status in SERVED_BY_BENCH:
-			service_name = "upstream-" + _safe_name(route.upstream)
-			services.setdefault(service_name, _load_balancer(_upstream_url(route.upstream), pass_host=True))
-			router["service"] = service_name
+			service_name = upstream_services.get(upstream)
+			if service_name is None:
+				service_name = upstream_services[upstream] = "upstream-" + _safe_name(upstream)
+				services[service_name] = _load_balancer(_upstream_url(upstream), pass_host=True)
+			middleware_names = bench_middlewares
 		else:
 			# No server answers, so Traefik says 503 and the errors middleware fills in our page:
 			# the visitor reads why, and search engines see a temporary outage, not new content.
-			page = "suspended" if status in SUSPENDED_PAGE_STATUSES else "unavailable"
-			services.setdefault("status-pages", _load_balancer(settings.status_page_url, pass_host=False))
-			services.setdefault("no-server", {"loadBalancer": {"servers": []}})
-			router["service"] = "no-server"
-			router["middlewares"] = ["security-headers", f"{page}-page"]
-		routers["site-" + _safe_name(route.host)] = router
+			service_name = "no-server"
+			middleware_names = page_middlewares[status]
+		routers["site-" + host.replace(".", "_")] = {
+			"entryPoints": entry_points,
+			"middlewares": middleware_names,
+			"rule": f"Host(`{host}`)",
+			"service": service_name,
+			"tls": tls_by_host(host),
+		}
+	if "no-server" in {router["service"] for router in routers.values()}:
+		services["status-pages"] = _load_balancer(settings.status_page_url, pass_host=False)
+		services["no-server"] = {"loadBalancer": {"servers": []}}
 
 	routers["http-to-https"] = {
-		"rule": "PathPrefix(`/`)",
 		"entryPoints": [settings.web_entrypoint],
 		"middlewares": ["redirect-to-https"],
-		"service": "noop@internal",
 		"priority": 1,
+		"rule": "PathPrefix(`/`)",
+		"service": "noop@internal",
 	}
 	return {
 		"http": {
+			"middlewares": _sorted(middlewares),
 			"routers": _sorted(routers),
 			"services": _sorted(services),
-			"middlewares": _sorted(middlewares),
 		}
 	}
 
@@ -200,25 +214,21 @@ def press_routes(
 	return routes
 
 
-def _routable(routes: Iterable[Route]) -> list[Route]:
-	"""One route per valid host (the most live one wins), Archived and unknown statuses dropped."""
-	chosen: dict[str, tuple[int, str, Route]] = {}
+def _routable(routes: Iterable[Route]) -> list[tuple[str, str, SiteStatus]]:
+	"""(host, upstream, status) per valid host, sorted; the most live claim wins; Archived dropped."""
+	chosen: dict[str, tuple[int, str, str, SiteStatus]] = {}
 	for route in routes:
+		status = _STATUS_BY_VALUE.get(route.status)
+		if status is None or status is SiteStatus.ARCHIVED:
+			continue
 		host = route.host.strip().lower()
-		try:
-			status = SiteStatus(route.status)
-		except ValueError:
+		if not HOSTNAME.match(host) or not UPSTREAM.match(route.upstream):
 			continue
-		if status is SiteStatus.ARCHIVED or not HOSTNAME.match(host) or not UPSTREAM.match(route.upstream):
-			continue
-		candidate = (
-			_STATUS_PRECEDENCE[status],
-			route.site,
-			Route(host, route.site, route.upstream, status),
-		)
-		if host not in chosen or candidate[:2] < chosen[host][:2]:
+		candidate = (_STATUS_PRECEDENCE[status], route.site, route.upstream, status)
+		current = chosen.get(host)
+		if current is None or candidate[:2] < current[:2]:
 			chosen[host] = candidate
-	return [chosen[host][2] for host in sorted(chosen)]
+	return [(host, chosen[host][2], chosen[host][3]) for host in sorted(chosen)]
 
 
 def _add_platform_routes(routers: dict, services: dict, settings: RoutingSettings, tls_by_host) -> None:
