@@ -64,8 +64,8 @@ def test_sites_on_one_app_server_share_one_service():
 		SETTINGS,
 	)
 	upstreams = sorted(name for name in config["http"]["services"] if name.startswith("upstream-"))
-	assert upstreams == ["upstream-10_0_0_5", "upstream-10_0_0_6-8080"]
-	assert config["http"]["services"]["upstream-10_0_0_6-8080"]["loadBalancer"]["servers"] == [
+	assert upstreams == ["upstream-10_0_0_5", "upstream-10_0_0_6__8080"]
+	assert config["http"]["services"]["upstream-10_0_0_6__8080"]["loadBalancer"]["servers"] == [
 		{"url": "http://10.0.0.6:8080"}
 	]
 
@@ -126,6 +126,8 @@ def test_unknown_status_and_unsafe_hosts_get_no_route():
 		Route("evil`) || Host(`x.example.com", "s", "10.0.0.5", "Active"),
 		Route("-bad.example.com", "s", "10.0.0.5", "Active"),
 		Route("ok.example.com", "ok.example.com", "10.0.0.5/evil", "Active"),
+		Route("ok2.example.com", "ok2.example.com", "10.0.0.5:80:80", "Active"),
+		Route("ok3.example.com", "ok3.example.com", "", "Active"),
 	]
 	assert [name for name in routers(routes) if name.startswith("site-")] == []
 
@@ -144,7 +146,7 @@ def test_platform_hosts_press_lago_and_rate_limited_public_endpoints():
 	assert "PathPrefix(`/api/method/press.api.account.signup`)" in public["rule"]
 	assert public["middlewares"] == ["security-headers", "public-endpoints-rate-limit"]
 	assert http["middlewares"]["public-endpoints-rate-limit"] == {
-		"rateLimit": {"average": 30, "period": "1m", "burst": 10}
+		"rateLimit": {"average": 60, "period": "1m", "burst": 30}
 	}
 
 
@@ -371,3 +373,9 @@ def test_config_response_answers_304_to_a_matching_if_none_match():
 	assert (again.status, again.body, again.headers["ETag"]) == (304, b"", first.headers["ETag"])
 	assert config_response(config, if_none_match=f'"other", W/{first.headers["ETag"]}').status == 304
 	assert config_response(config, if_none_match='"stale"').status == 200
+
+
+@given(st.text(min_size=1, max_size=40), st.text(max_size=40))
+def test_only_the_exact_token_matches(token, other):
+	assert token_matches(token, header_token=token)
+	assert token_matches(token, header_token=other) is (other == token)

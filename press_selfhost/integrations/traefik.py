@@ -59,7 +59,8 @@ _STATUS_BY_VALUE = {status.value: status for status in SiteStatus}  # str enum: 
 
 # A host goes into a rule between backticks: anything but a plain DNS name could change the rule.
 HOSTNAME = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$")
-UPSTREAM = re.compile(r"^[A-Za-z0-9.:\[\]-]+$")
+# An app server: a DNS name or IPv4 address (Press's private_ip), with an optional port.
+UPSTREAM = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]{1,5})?$")
 
 STATUS_PAGE_PATHS = {
 	"suspended": "/assets/press_selfhost/status/suspended.html",
@@ -104,9 +105,10 @@ class RoutingSettings:
 	http_cert_resolver: str = ""
 	web_entrypoint: str = "web"
 	websecure_entrypoint: str = "websecure"
-	rate_limit_average: int = 30
+	# Per client address: enough for Lago's invoicing bursts from one host, too little for a flood.
+	rate_limit_average: int = 60
 	rate_limit_period: str = "1m"
-	rate_limit_burst: int = 10
+	rate_limit_burst: int = 30
 	rate_limited_paths: tuple[str, ...] = field(default=DEFAULT_RATE_LIMITED_PATHS)
 	hsts_seconds: int = 31536000
 
@@ -295,7 +297,6 @@ class _TLSChooser:
 	"""Hosts one label under a root domain share its DNS-challenge wildcard; others use HTTP-01."""
 
 	def __init__(self, settings: RoutingSettings):
-		self.settings = settings
 		self.wildcard_tls = {
 			domain: (
 				{
@@ -319,13 +320,12 @@ def _load_balancer(url: str, *, pass_host: bool) -> dict:
 
 
 def _upstream_url(upstream: str) -> str:
-	has_port = upstream.rsplit(":", 1)[-1].isdigit() and (":" in upstream and not upstream.endswith("]"))
-	return f"http://{upstream}" if has_port else f"http://{upstream}:80"
+	return f"http://{upstream}" if ":" in upstream else f"http://{upstream}:80"
 
 
-def _safe_name(value: str) -> str:
-	"""A Traefik object name; dots become underscores, which DNS names never contain, so it is injective."""
-	return re.sub(r"[^A-Za-z0-9_-]", lambda match: "_" if match.group() == "." else "-", value)
+def _safe_name(upstream: str) -> str:
+	"""A Traefik object name for an UPSTREAM; `_` and `__` never occur in one, so no two names collide."""
+	return upstream.replace(".", "_").replace(":", "__")
 
 
 def _sorted(objects: dict) -> dict:
