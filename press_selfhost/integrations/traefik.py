@@ -75,7 +75,7 @@ DEFAULT_RATE_LIMITED_PATHS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Route:
 	"""One host a visitor may type: a site's own name or one of its domains.
 
