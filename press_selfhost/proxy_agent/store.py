@@ -69,16 +69,20 @@ class JobStore:
 		now = datetime.now()
 		stamp, zero = str(now), str(timedelta(0))
 		with self._lock:
-			if agent_job_id:
-				found = self._connection.execute(
-					"SELECT id FROM jobs WHERE agent_job_id = ? AND name = ? ORDER BY id LIMIT 1",
-					(agent_job_id, name),
-				).fetchone()
-				if found:
-					return found[0]
 			cursor = self._connection.cursor()
+			# IMMEDIATE takes the write lock first, so two workers cannot both miss the lookup.
 			cursor.execute("BEGIN IMMEDIATE")
 			try:
+				found = (
+					agent_job_id
+					and cursor.execute(
+						"SELECT id FROM jobs WHERE agent_job_id = ? AND name = ? ORDER BY id LIMIT 1",
+						(agent_job_id, name),
+					).fetchone()
+				)
+				if found:
+					cursor.execute("COMMIT")
+					return found[0]
 				cursor.execute(
 					'INSERT INTO jobs (name, status, agent_job_id, method, path, request, data, enqueue, start, "end", duration)'
 					" VALUES (?, 'Success', ?, ?, ?, ?, '{}', ?, ?, ?, ?)",
@@ -106,23 +110,30 @@ class JobStore:
 			return job_id
 
 	def jobs(self, ids: list[int]) -> list[dict]:
-		return self._render(self._select("id", ids))
+		with self._lock:  # one connection shared by a threaded server's requests
+			return self._render(self._select("id", ids))
 
 	def jobs_by_agent_job_id(self, names: list[str]) -> list[dict]:
-		return self._render(self._select("agent_job_id", names))
+		with self._lock:
+			return self._render(self._select("agent_job_id", names))
 
 	def recent(self, limit: int = 100) -> list[dict]:
 		"""`GET /jobs` of the stock agent: the last jobs, without data, enqueue or duration."""
-		rows = self._connection.execute(
-			'SELECT id, name, status, agent_job_id, start, "end" FROM jobs ORDER BY id DESC LIMIT ?', (limit,)
-		).fetchall()
+		with self._lock:
+			rows = self._connection.execute(
+				'SELECT id, name, status, agent_job_id, start, "end" FROM jobs ORDER BY id DESC LIMIT ?',
+				(limit,),
+			).fetchall()
 		return [
 			dict(zip(("id", "name", "status", "agent_job_id", "start", "end"), row, strict=True))
 			for row in rows
 		]
 
 	def recent_agent_job_ids(self, limit: int = 100) -> list[str | None]:
-		rows = self._connection.execute("SELECT agent_job_id FROM jobs ORDER BY id DESC LIMIT ?", (limit,))
+		with self._lock:
+			rows = self._connection.execute(
+				"SELECT agent_job_id FROM jobs ORDER BY id DESC LIMIT ?", (limit,)
+			).fetchall()
 		return [row[0] for row in rows]
 
 	def _select(self, column: str, values: list) -> list[tuple]:
