@@ -65,3 +65,22 @@ class ServiceRejectedError(ServiceError):
 		self, service: str, message: str, *, status_code: int | None = None, code: str | None = None
 	):
 		super().__init__(service, message, retryable=False, status_code=status_code, code=code)
+
+
+class AgentJobFailedError(ServiceRejectedError):
+	"""A stock Agent job ended in Failure; carries the failed step, command and its output (redacted)."""
+
+	def __init__(self, job_id: int | None, job_name: str, step: str | None, command: str | None, output: str):
+		what = f"job {job_id} ({job_name})" if job_id is not None else f"request {job_name}"
+		where = f" at step '{step}'" if step else ""
+		ran = f": `{command}`" if command else ""
+		tail = output.strip().splitlines()[-5:]
+		super().__init__(
+			"Agent",
+			f"{what} failed{where}{ran}" + ("\n" + "\n".join(tail) if tail else ""),
+		)
+		self.job_id = job_id
+		self.job_name = job_name
+		self.step = step
+		self.command = command
+		self.output = output
