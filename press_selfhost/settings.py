@@ -19,6 +19,9 @@ URL_FIELDS = {
 	"postal_url": "Postal URL",
 	"minio_endpoint_url": "MinIO endpoint URL",
 	"agent_url": "Agent URL",
+	"press_upstream_url": "Press upstream URL",
+	"lago_front_upstream_url": "Lago front-end upstream URL",
+	"status_page_url": "Status page URL",
 }
 
 
