@@ -65,3 +65,7 @@ class ServiceRejectedError(ServiceError):
 		self, service: str, message: str, *, status_code: int | None = None, code: str | None = None
 	):
 		super().__init__(service, message, retryable=False, status_code=status_code, code=code)
+
+
+class BackupIntegrityError(PressSelfhostError):
+	"""A backup failed verification (tampered, truncated, wrong key or site): never restore it."""
