@@ -182,9 +182,29 @@ def decrypt_stream(
 	Plaintext is written as each chunk authenticates, so on an error the destination holds an
 	unverified prefix that the caller must discard (`storage.download_backup_file` does).
 	"""
+	header, chunks = decrypted_chunks(source, keyring, site)
+	for chunk in chunks:
+		destination.write(chunk)
+	return header
+
+
+def decrypted_chunks(
+	source: BinaryIO, keyring: BackupKeyring, site: str
+) -> tuple[BackupHeader, Iterator[bytes]]:
+	"""The header (read and checked now) and an iterator of authenticated plaintext chunks.
+
+	Each chunk is only yielded once authenticated; a truncated or reordered object raises before
+	its end, and the iterator raises unless the whole plaintext matches the header's SHA-256.
+	"""
 	encoded_header = _read_exactly(source, HEADER.size)
 	header = BackupHeader.decode(encoded_header)
 	cipher = AESGCM(derive_object_key(keyring.secret_for(header.key_id), site, header.salt))
+	return header, _decrypted_pieces(source, cipher, encoded_header, header)
+
+
+def _decrypted_pieces(
+	source: BinaryIO, cipher: AESGCM, encoded_header: bytes, header: BackupHeader
+) -> Iterator[bytes]:
 	digest = hashlib.sha256()
 	size = 0
 	counter = 0
@@ -200,13 +220,15 @@ def decrypt_stream(
 			) from None
 		digest.update(chunk)
 		size += len(chunk)
-		destination.write(chunk)
 		counter += 1
 		if final:
-			break
-	if size != header.plaintext_size or not hmac.compare_digest(digest.digest(), header.plaintext_sha256):
-		raise BackupIntegrityError("The decrypted backup does not match the checksum in its header.")
-	return header
+			if size != header.plaintext_size or not hmac.compare_digest(
+				digest.digest(), header.plaintext_sha256
+			):
+				raise BackupIntegrityError("The decrypted backup does not match the checksum in its header.")
+			yield chunk
+			return
+		yield chunk
 
 
 def _read_exactly(source: BinaryIO, size: int) -> bytes:

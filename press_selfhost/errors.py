@@ -69,3 +69,7 @@ class ServiceRejectedError(ServiceError):
 
 class BackupIntegrityError(PressSelfhostError):
 	"""A backup failed verification (tampered, truncated, wrong key or site): never restore it."""
+
+
+class RestoreLinkRefusedError(PressSelfhostError):
+	"""A restore download link is forged, altered or expired: answer 403 and serve nothing."""

@@ -341,3 +341,41 @@ def test_pruning_deletes_exactly_the_sets_the_policy_drops(client, bucket, tmp_p
 	assert {s.taken_at for s in storage.list_backup_sets(client, bucket, SITE)} == expected_kept
 	assert 0 < len(expected_kept) < len(taken)
 	assert storage.prune_backup_sets(client, bucket, SITE, policy, now) == []
+
+
+def test_part_size_grows_only_for_files_that_would_exceed_the_part_limit():
+	assert storage.part_size_for(1) == storage.PART_SIZE
+	assert storage.part_size_for(9000 * storage.PART_SIZE) == storage.PART_SIZE
+	huge = 200 * 1024**3
+	assert huge / storage.part_size_for(huge) <= 9000
+
+
+def test_part_bodies_read_back_exactly_what_went_in():
+	pieces = [bytes([index]) * (1000 + index) for index in range(7)]
+	parts = list(storage.split_into_parts(iter(pieces), 2048))
+	assert [len(part) for part in parts[:-1]] == [2048] * (len(parts) - 1)
+	assert b"".join(part.read() for part in parts) == b"".join(pieces)
+	part = parts[1]
+	part.seek(0)
+	first = part.read(10)
+	part.seek(5)
+	assert part.read(5) == first[5:]
+	part.seek(-3, io.SEEK_END)
+	assert len(part.read()) == 3 and part.tell() == 2048
+
+
+def test_a_restore_stream_yields_only_authenticated_plaintext_then_refuses_a_truncated_end(
+	client, bucket, tmp_path
+):
+	content = os.urandom(3 * 1024 * 1024 + 5)
+	key, _ = upload_small(client, bucket, tmp_path, content)
+	stored = client.get_object(Bucket=bucket, Key=key)
+	client.put_object(Bucket=bucket, Key=key, Body=stored["Body"].read()[:-10], Metadata=stored["Metadata"])
+
+	header, chunks = storage.open_decrypted(client, bucket, key, KEYRING, SITE)
+	assert header.plaintext_size == len(content)
+	served = bytearray()
+	with pytest.raises(BackupIntegrityError, match="chunk 3"):
+		for chunk in chunks:
+			served += chunk
+	assert bytes(served) == content[: len(served)] and len(served) == 3 * 1024 * 1024

@@ -6,7 +6,10 @@ Backup objects live at `sites/<site>/<UTC timestamp>/<kind>-<file name>.enc` in 
 encrypted client-side (see `press_selfhost.backup_encryption`), one "set" per timestamp.
 """
 
+import bisect
 import contextlib
+import io
+import itertools
 import json
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -23,7 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from press_selfhost.backup_encryption import (
 	BackupHeader,
 	BackupKeyring,
-	decrypt_stream,
+	decrypted_chunks,
 	encrypt_stream,
 )
 from press_selfhost.errors import (
@@ -393,7 +396,9 @@ def upload_encrypted(
 	except (ClientError, BotoCoreError) as error:
 		raise service_error(error, f"Starting the upload of {key}") from error
 	try:
-		parts = _upload_parts(client, bucket, key, upload_id, _parts(pieces, PART_SIZE))
+		parts = _upload_parts(
+			client, bucket, key, upload_id, split_into_parts(pieces, part_size_for(header.encrypted_size))
+		)
 		client.complete_multipart_upload(
 			Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
 		)
@@ -407,26 +412,76 @@ def upload_encrypted(
 	return header
 
 
-def _parts(pieces: Iterator[bytes], part_size: int) -> Iterator[bytes]:
-	"""Regroup encrypted pieces into parts of `part_size` bytes (S3 wants ≥ 5 MiB but for the last)."""
-	buffer = bytearray()
+def part_size_for(encrypted_size: int) -> int:
+	"""PART_SIZE, or more for huge files: S3 allows at most 10,000 parts (we stay under 9,000)."""
+	mib = 1024 * 1024
+	return max(PART_SIZE, -(-encrypted_size // 9000 // mib) * mib)
+
+
+class PartBody(io.RawIOBase):
+	"""One part as a seekable file over the encrypted pieces it is made of, so no part is ever copied
+	into one big buffer: botocore hashes and sends it in small reads, and can rewind it to retry."""
+
+	def __init__(self, pieces: list[memoryview]):
+		self._pieces = pieces
+		self._starts = list(itertools.accumulate((len(piece) for piece in pieces), initial=0))
+		self._position = 0
+
+	def __len__(self) -> int:
+		return self._starts[-1]
+
+	def readable(self) -> bool:
+		return True
+
+	def seekable(self) -> bool:
+		return True
+
+	def tell(self) -> int:
+		return self._position
+
+	def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+		base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: len(self)}[whence]
+		self._position = max(0, base + offset)
+		return self._position
+
+	def readinto(self, buffer) -> int:
+		target = memoryview(buffer).cast("B")
+		written = 0
+		while written < len(target) and self._position < len(self):
+			index = bisect.bisect_right(self._starts, self._position) - 1
+			piece = self._pieces[index]
+			offset = self._position - self._starts[index]
+			count = min(len(piece) - offset, len(target) - written)
+			target[written : written + count] = piece[offset : offset + count]
+			written += count
+			self._position += count
+		return written
+
+
+def split_into_parts(pieces: Iterator[bytes], part_size: int) -> Iterator[PartBody]:
+	"""Regroup encrypted pieces into parts of exactly `part_size` bytes (but the last), without copying."""
+	current: list[memoryview] = []
+	filled = 0
 	for piece in pieces:
-		buffer += piece
-		while len(buffer) >= part_size:
-			with memoryview(buffer) as view:
-				part = bytes(view[:part_size])
-			del buffer[:part_size]
-			yield part
-	if buffer:
-		yield bytes(buffer)
+		view = memoryview(piece)
+		while view:
+			taken = view[: part_size - filled]
+			current.append(taken)
+			filled += len(taken)
+			view = view[len(taken) :]
+			if filled == part_size:
+				yield PartBody(current)
+				current, filled = [], 0
+	if current:
+		yield PartBody(current)
 
 
-def _upload_parts(client, bucket: str, key: str, upload_id: str, parts: Iterator[bytes]) -> list[dict]:
+def _upload_parts(client, bucket: str, key: str, upload_id: str, parts: Iterator[PartBody]) -> list[dict]:
 	"""Upload parts with a few in flight: enough to keep the link busy, few enough to keep memory flat."""
 	done: list[dict] = []
 	lock = threading.Lock()
 
-	def send(number: int, body: bytes) -> None:
+	def send(number: int, body: PartBody) -> None:
 		etag = client.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body)[
 			"ETag"
 		]
@@ -471,23 +526,48 @@ def abort_stale_uploads(
 	return aborted
 
 
-def download_encrypted(
-	client, bucket: str, key: str, destination: BinaryIO, keyring: BackupKeyring, site: str
-) -> BackupHeader:
-	"""Stream an object, decrypting and verifying it into `destination` (which holds garbage on error)."""
+def open_decrypted(
+	client, bucket: str, key: str, keyring: BackupKeyring, site: str
+) -> tuple[BackupHeader, Iterator[bytes]]:
+	"""The header and a stream of authenticated plaintext chunks of one object, for serving a restore.
+
+	The iterator raises BackupIntegrityError on tampering or truncation (before yielding the bad part)
+	and closes the connection to MinIO when it ends.
+	"""
 	try:
 		response = client.get_object(Bucket=bucket, Key=key)
 	except (ClientError, BotoCoreError) as error:
 		raise service_error(error, f"Downloading {key}") from error
+	body = response["Body"]
 	try:
-		header = decrypt_stream(response["Body"], destination, keyring, site)
+		header, chunks = decrypted_chunks(body, keyring, site)
+		stored_digest = response.get("Metadata", {}).get("plaintext-sha256")
+		if stored_digest and stored_digest != header.plaintext_sha256.hex():
+			raise BackupIntegrityError(
+				f"{key}: the checksum in the object metadata does not match its content."
+			)
+	except BaseException:
+		body.close()
+		raise
+	return header, _closing(chunks, body, key)
+
+
+def _closing(chunks: Iterator[bytes], body, key: str) -> Iterator[bytes]:
+	try:
+		yield from chunks
 	except BotoCoreError as error:
 		raise service_error(error, f"Downloading {key}") from error
 	finally:
-		response["Body"].close()
-	stored_digest = response.get("Metadata", {}).get("plaintext-sha256")
-	if stored_digest and stored_digest != header.plaintext_sha256.hex():
-		raise BackupIntegrityError(f"{key}: the checksum in the object metadata does not match its content.")
+		body.close()
+
+
+def download_encrypted(
+	client, bucket: str, key: str, destination: BinaryIO, keyring: BackupKeyring, site: str
+) -> BackupHeader:
+	"""Stream an object, decrypting and verifying it into `destination` (which holds garbage on error)."""
+	header, chunks = open_decrypted(client, bucket, key, keyring, site)
+	for chunk in chunks:
+		destination.write(chunk)
 	return header
 
 
