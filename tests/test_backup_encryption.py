@@ -1,6 +1,7 @@
 """The backup format: what goes in comes out, and any tampering, truncation or wrong key is refused."""
 
 import io
+import os
 import struct
 
 import pytest
@@ -142,11 +143,32 @@ def test_short_keys_are_refused_without_echoing_them():
 	)
 
 
-def test_a_source_that_changes_during_upload_is_refused():
+@pytest.mark.parametrize("change", ["append", "rewrite in place"])
+def test_a_file_that_changes_during_upload_is_refused(tmp_path, change):
+	path = tmp_path / "database.sql.gz"
+	path.write_bytes(b"a" * (3 * CHUNK))
+	with open(path, "rb") as source:
+		_header, pieces = encrypt_stream(source, BackupKeyring.from_secrets(KEY), "a.example.com", CHUNK)
+		next(pieces)
+		if change == "append":
+			with open(path, "ab") as writer:
+				writer.write(b"more")
+		else:
+			stamp = path.stat().st_mtime_ns
+			with open(path, "r+b") as writer:
+				writer.write(b"b")
+			os.utime(path, ns=(stamp + 1_000_000, stamp + 1_000_000))  # what a writer's clock tick does
+		with pytest.raises(BackupIntegrityError, match="changed while"):
+			list(pieces)
+
+
+def test_a_stream_that_grows_during_upload_is_refused():
 	source = io.BytesIO(b"a" * (3 * CHUNK))
 	_header, pieces = encrypt_stream(source, BackupKeyring.from_secrets(KEY), "a.example.com", CHUNK)
 	next(pieces)
-	source.getbuffer()[2 * CHUNK] = ord("b")
+	source.seek(0, io.SEEK_END)
+	source.write(b"more")
+	source.seek(0)
 	with pytest.raises(BackupIntegrityError, match="changed while"):
 		list(pieces)
 
