@@ -9,6 +9,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
+from hypothesis import given
+from hypothesis import strategies as st
 
 from press_selfhost.backup_encryption import BackupKeyring, decrypt_stream
 from press_selfhost.errors import BackupIntegrityError, ConfigurationError, ServiceUnavailableError
@@ -325,12 +327,12 @@ def test_stale_multipart_uploads_are_cleaned_up(client, bucket):
 
 def test_pruning_deletes_exactly_the_sets_the_policy_drops(client, bucket, tmp_path):
 	now = datetime(2026, 11, 24, 4, 0, tzinfo=timezone.utc)
-	config = tmp_path / "site_config_backup.json"
-	config.write_text('{"db_name": "_abc"}')
+	database = tmp_path / "database.sql.gz"
+	database.write_bytes(b"dump")
 	taken = [now - timedelta(hours=6 * index + 1) for index in range(60)]
 	for moment in taken:
 		storage.upload_backup_set(
-			client, bucket, SITE, moment, [storage.BackupFile("site_config", config)], KEYRING
+			client, bucket, SITE, moment, [storage.BackupFile("database", database)], KEYRING
 		)
 	policy = RetentionPolicy(daily=3, weekly=2, monthly=1, max_age_days=30)
 	expected_kept = backups_to_keep(taken, policy, now)
@@ -379,3 +381,78 @@ def test_a_restore_stream_yields_only_authenticated_plaintext_then_refuses_a_tru
 		for chunk in chunks:
 			served += chunk
 	assert bytes(served) == content[: len(served)] and len(served) == 3 * 1024 * 1024
+
+
+@given(
+	principal=st.sampled_from(["*", {"AWS": "*"}, {"AWS": ["*"]}]),
+	action_as_list=st.booleans(),
+	resource_as_list=st.booleans(),
+	extra_statements=st.lists(
+		st.fixed_dictionaries(
+			{
+				"Effect": st.sampled_from(["Allow", "Deny"]),
+				"Principal": st.sampled_from([{"AWS": ["arn:aws:iam::1:root"]}, "*"]),
+				"Action": st.sampled_from(["s3:PutObject", "s3:ListBucket"]),
+				"Resource": st.just("arn:aws:s3:::public/*"),
+			}
+		),
+		max_size=3,
+	),
+)
+def test_anonymous_grants_read_any_spelling_of_a_policy(
+	principal, action_as_list, resource_as_list, extra_statements
+):
+	statement = {
+		"Effect": "Allow",
+		"Principal": principal,
+		"Action": ["s3:GetObject"] if action_as_list else "s3:GetObject",
+		"Resource": ["arn:aws:s3:::public/*"] if resource_as_list else "arn:aws:s3:::public/*",
+	}
+	grants = storage.anonymous_grants({"Statement": [statement, *extra_statements]})
+	expected_extra = {
+		(extra["Action"], extra["Resource"])
+		for extra in extra_statements
+		if extra["Effect"] == "Allow" and extra["Principal"] == "*"
+	}
+	assert grants == {("s3:GetObject", "arn:aws:s3:::public/*")} | expected_extra
+	assert storage.anonymous_grants(None) == set()
+
+
+def test_incomplete_sets_never_count_as_backups_and_go_once_stale(client, bucket, tmp_path):
+	now = datetime(2026, 11, 24, 4, 0, tzinfo=timezone.utc)
+	(tmp_path / "db.sql.gz").write_bytes(b"dump")
+	(tmp_path / "site_config.json").write_text("{}")
+	complete = now - timedelta(days=1, hours=2)
+	recent_failure, stale_failure = now - timedelta(hours=1), now - timedelta(days=2)
+	storage.upload_backup_set(
+		client, bucket, SITE, complete, [storage.BackupFile("database", tmp_path / "db.sql.gz")], KEYRING
+	)
+	for moment in (recent_failure, stale_failure):  # the database upload failed: only the config is there
+		storage.upload_backup_set(
+			client,
+			bucket,
+			SITE,
+			moment,
+			[storage.BackupFile("site_config", tmp_path / "site_config.json")],
+			KEYRING,
+		)
+
+	deleted = storage.prune_backup_sets(
+		client, bucket, SITE, RetentionPolicy(daily=1, weekly=0, monthly=0), now
+	)
+
+	assert [backup_set.taken_at for backup_set in deleted] == [stale_failure]
+	assert {s.taken_at for s in storage.list_backup_sets(client, bucket, SITE)} == {complete, recent_failure}
+
+
+def test_the_database_is_uploaded_last(client, bucket, tmp_path):
+	for name in ("db.sql.gz", "files.tar", "site_config.json"):
+		(tmp_path / name).write_bytes(b"x")
+	files = [
+		storage.BackupFile("database", tmp_path / "db.sql.gz"),
+		storage.BackupFile("public", tmp_path / "files.tar"),
+		storage.BackupFile("site_config", tmp_path / "site_config.json"),
+	]
+	uploaded = storage.upload_backup_set(client, bucket, SITE, datetime.now(timezone.utc), files, KEYRING)
+	assert [stored.kind for stored in uploaded.files] == ["public", "site_config", "database"]
+	assert uploaded.complete

@@ -44,6 +44,8 @@ PART_SIZE = 8 * 1024 * 1024
 PARTS_IN_FLIGHT = 3
 MAX_PRESIGNED_EXPIRY = 7 * 24 * 3600
 BACKUP_KINDS = ("database", "public", "private", "site_config")
+# How long a set without its database may wait for the retry of its upload before pruning removes it.
+INCOMPLETE_SET_GRACE = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,11 @@ class BackupSet:
 	taken_at: datetime
 	prefix: str
 	files: tuple[StoredBackupFile, ...] = ()
+
+	@property
+	def complete(self) -> bool:
+		"""The database goes up last, so a set with one has all its files; one without is a failed attempt."""
+		return any(stored.kind == "database" for stored in self.files)
 
 
 def storage_client(settings: StorageSettings):
@@ -351,11 +358,12 @@ def upload_backup_set(
 	"""Encrypt and upload each file of one backup (database, public, private, site_config).
 
 	Keys are deterministic, so a retry after a failure overwrites the same objects (and aborts the
-	failed attempt's multipart upload) instead of leaving a second, partial set.
+	failed attempt's multipart upload) instead of leaving a second, partial set. The database is
+	uploaded last: its presence marks the set complete.
 	"""
 	prefix = backup_set_prefix(site, taken_at)
 	stored = []
-	for backup_file in files:
+	for backup_file in sorted(files, key=lambda backup_file: backup_file.kind == "database"):
 		if backup_file.kind not in BACKUP_KINDS:
 			raise ValueError(f"unknown backup file kind {backup_file.kind!r}; expected one of {BACKUP_KINDS}")
 		key = f"{prefix}{backup_file.kind}-{backup_file.path.name}.enc"
@@ -383,7 +391,7 @@ def upload_encrypted(
 	itself cannot reach MinIO, the next attempt for the same key (or `abort_stale_uploads`, or the
 	lifecycle rule) removes it.
 	"""
-	abort_stale_uploads(client, bucket, prefix=key, older_than=timedelta(0))
+	abort_stale_uploads(client, bucket, prefix=key, older_than=timedelta(0), only_key=key)
 	header, pieces = encrypt_stream(source, keyring, site)
 	metadata = {
 		"plaintext-sha256": header.plaintext_sha256.hex(),
@@ -507,16 +515,21 @@ def _upload_parts(client, bucket: str, key: str, upload_id: str, parts: Iterator
 
 
 def abort_stale_uploads(
-	client, bucket: str, prefix: str = "", older_than: timedelta = timedelta(hours=6)
+	client,
+	bucket: str,
+	prefix: str = "",
+	older_than: timedelta = timedelta(hours=6),
+	only_key: str | None = None,
 ) -> int:
-	"""Abort multipart uploads under `prefix` started more than `older_than` ago; how many were aborted."""
+	"""Abort multipart uploads under `prefix` (or of exactly `only_key`) started more than `older_than`
+	ago; how many were aborted."""
 	cutoff = datetime.now(timezone.utc) - older_than
 	aborted = 0
 	try:
 		paginator = client.get_paginator("list_multipart_uploads")
 		for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
 			for upload in page.get("Uploads", []):
-				if upload["Initiated"] <= cutoff:
+				if upload["Initiated"] <= cutoff and only_key in (None, upload["Key"]):
 					client.abort_multipart_upload(
 						Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"]
 					)
@@ -643,9 +656,20 @@ def delete_backup_sets(client, bucket: str, sets: Iterable[BackupSet]) -> list[s
 def prune_backup_sets(
 	client, bucket: str, site: str, policy: RetentionPolicy, now: datetime
 ) -> list[BackupSet]:
-	"""Delete the site's backup sets that the retention policy does not keep; the deleted sets."""
+	"""Delete the site's backup sets that the retention policy does not keep; the deleted sets.
+
+	Only complete sets count for the policy, so a failed attempt never takes the place of a good
+	backup; incomplete sets are left for their retry, then deleted once older than a day.
+	"""
 	sets = list_backup_sets(client, bucket, site)
-	doomed = backups_to_delete([backup_set.taken_at for backup_set in sets], policy, now)
-	deleted = [backup_set for backup_set in sets if backup_set.taken_at in doomed]
+	doomed = backups_to_delete(
+		[backup_set.taken_at for backup_set in sets if backup_set.complete], policy, now
+	)
+	deleted = [
+		backup_set
+		for backup_set in sets
+		if backup_set.taken_at in doomed
+		or (not backup_set.complete and backup_set.taken_at < now - INCOMPLETE_SET_GRACE)
+	]
 	delete_backup_sets(client, bucket, deleted)
 	return deleted
