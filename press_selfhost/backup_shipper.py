@@ -3,7 +3,7 @@
 The stock Agent cannot upload to MinIO (its boto3 ignores the endpoint URL), so Press takes backups
 without offsite upload and these jobs, running where the benches' files are readable (the
 `backup_benches_directory` setting), ship each successful Site Backup as one encrypted set. The
-Remote File rows they record carry a restore link to `press_selfhost.api.backups.download`, so
+Remote File rows they record carry a restore link to `press_selfhost.backup_download`, so
 Press's own restore hands the Agent a URL that serves the decrypted, verified backup.
 """
 
@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import frappe
@@ -27,6 +28,7 @@ from press_selfhost.retention import RetentionPolicy
 # A backup not shipped within this window is left alone (its local files are likely gone); the
 # error log of the failed attempts says why.
 SHIP_WINDOW_DAYS = 2
+DOWNLOAD_ROUTE = "press-selfhost-backup"  # press_selfhost.backup_download.ROUTE, which imports this module
 FILE_FIELDS = {
 	"database": "database_file",
 	"public": "public_file",
@@ -40,7 +42,6 @@ REMOTE_FILE_FIELDS = {
 	"site_config": "remote_config_file",
 }
 FILE_TYPES = {"database": "application/x-gzip", "site_config": "application/json"}
-DOWNLOAD_ENDPOINT = "/api/method/press_selfhost.api.backups.download"
 
 
 @dataclass(frozen=True)
@@ -170,9 +171,8 @@ def _record_shipped(backup, backup_set: storage.BackupSet, configuration: Backup
 	expires = int(time.time()) + configuration.restore_link_lifetime_seconds
 	values = {"offsite": 1, "offsite_backup": json.dumps({f.kind: f.key for f in backup_set.files})}
 	for stored in backup_set.files:
-		link = get_url(
-			f"{DOWNLOAD_ENDPOINT}?{restore_link_query(configuration.keyring, backup.site, stored.key, expires)}"
-		)
+		query = restore_link_query(configuration.keyring, backup.site, stored.key, expires)
+		link = get_url(f"/{DOWNLOAD_ROUTE}/{quote(backup.get(FILE_FIELDS[stored.kind]))}?{query}")
 		remote_file = frappe.get_doc(
 			{
 				"doctype": "Remote File",

@@ -16,3 +16,5 @@ scheduler_events = {
 	"cron": {"*/10 * * * *": ["press_selfhost.backup_shipper.ship_pending_backups"]},
 	"daily": ["press_selfhost.backup_shipper.abort_stale_uploads"],
 }
+# Restore links (Remote File URLs) are served decrypted at /press-selfhost-backup/<file name>.
+page_renderer = ["press_selfhost.backup_download.BackupDownloadPage"]

@@ -13,13 +13,13 @@ import unittest
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import frappe
 from frappe.utils import set_request
 
 from press_selfhost import backup_shipper
-from press_selfhost.api import backups as backups_api
+from press_selfhost.backup_download import BackupDownloadPage
 from press_selfhost.integrations import storage
 
 try:
@@ -128,7 +128,7 @@ class TestBackupShipper(IntegrationTestCase):
 		remote = frappe.get_doc("Remote File", backup.remote_database_file)
 		self.assertEqual(remote.bucket, self.configuration.storage.backups_bucket)
 		self.assertEqual(int(remote.file_size), database_path.stat().st_size)
-		self.assertIn("/api/method/press_selfhost.api.backups.download?", remote.url)
+		self.assertIn(f"/press-selfhost-backup/{remote.file_name}?", remote.url)
 		self.assertTrue(backup.remote_config_file)
 		stored = self.client.get_object(Bucket=remote.bucket, Key=remote.file_path)["Body"].read()
 		self.assertNotIn(database_path.read_bytes()[:4096], stored)  # encrypted at rest
@@ -143,17 +143,43 @@ class TestBackupShipper(IntegrationTestCase):
 		remote = frappe.get_doc(
 			"Remote File", frappe.db.get_value("Site Backup", backup.name, "remote_database_file")
 		)
-		query = {name: values[0] for name, values in parse_qs(urlsplit(remote.url).query).items()}
+		link = urlsplit(remote.url)
+		# The Agent names the downloaded file after the extension at the end of the URL path.
+		self.assertTrue(link.path.endswith(".sql.gz"))
 
-		set_request(method="GET", path="/api/method/press_selfhost.api.backups.download")
-		response = backups_api.download(**query)
+		response = self.fetch(link.path, link.query)
 		self.assertEqual(int(response.headers["Content-Length"]), database_path.stat().st_size)
 		served = hashlib.sha256(b"".join(response.response)).hexdigest()
 		self.assertEqual(served, hashlib.sha256(database_path.read_bytes()).hexdigest())
+		self.assertEqual(self.fetch(link.path, link.query, method="HEAD").status_code, 200)
 
-		query["signature"] = "0" * 64
+		forged = link.query.replace("signature=", "signature=0")
 		with self.assertRaises(frappe.PermissionError):
-			backups_api.download(**query)
+			self.fetch(link.path, forged)
+
+	def fetch(self, path: str, query: str, method: str = "GET"):
+		set_request(method=method, path=path, query_string=query)
+		page = BackupDownloadPage()
+		self.assertTrue(page.can_render())
+		return page.render()
+
+	def test_a_tampered_backup_is_not_served(self):
+		backup, _ = self.make_local_backup()
+		backup_shipper.ship_backup(backup.name)
+		remote = frappe.get_doc(
+			"Remote File", frappe.db.get_value("Site Backup", backup.name, "remote_database_file")
+		)
+		stored = self.client.get_object(Bucket=remote.bucket, Key=remote.file_path)
+		damaged = bytearray(stored["Body"].read())
+		damaged[200] ^= 0x01
+		self.client.put_object(
+			Bucket=remote.bucket, Key=remote.file_path, Body=bytes(damaged), Metadata=stored["Metadata"]
+		)
+		link = urlsplit(remote.url)
+
+		response = self.fetch(link.path, link.query)
+		with self.assertRaisesRegex(Exception, "failed authentication"):
+			b"".join(response.response)
 
 	def test_old_sets_are_pruned_and_marked_unavailable(self):
 		old, _ = self.make_local_backup(creation=datetime.now() - timedelta(days=3))
