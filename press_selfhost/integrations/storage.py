@@ -275,12 +275,19 @@ def default_encryption(client, bucket: str) -> str | None:
 
 def _ensure_default_encryption(client, bucket: str, report: BucketReport) -> None:
 	if default_encryption(client, bucket) != "AES256":
-		client.put_bucket_encryption(
-			Bucket=bucket,
-			ServerSideEncryptionConfiguration={
-				"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
-			},
-		)
+		try:
+			client.put_bucket_encryption(
+				Bucket=bucket,
+				ServerSideEncryptionConfiguration={
+					"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+				},
+			)
+		except ClientError as error:
+			# MinIO refuses SSE-S3 until it has a KMS: say so rather than a bare S3 error code.
+			raise ConfigurationError(
+				f"MinIO refused default encryption (SSE-S3) on {bucket} ({_error_code(error)}): give MinIO a "
+				"KMS, e.g. MINIO_KMS_SECRET_KEY=<key name>:<base64 of 32 random bytes>, then run this again."
+			) from error
 		report.changes.append(f"enabled default encryption (SSE-S3) on {bucket}")
 
 
