@@ -84,3 +84,11 @@ class AgentJobFailedError(ServiceRejectedError):
 		self.step = step
 		self.command = command
 		self.output = output
+
+
+class BackupIntegrityError(PressSelfhostError):
+	"""A backup failed verification (tampered, truncated, wrong key or site): never restore it."""
+
+
+class RestoreLinkRefusedError(PressSelfhostError):
+	"""A restore download link is forged, altered or expired: answer 403 and serve nothing."""

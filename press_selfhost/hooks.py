@@ -10,17 +10,29 @@ app_license = "AGPL-3.0-or-later"
 # Press must be installed first: we extend its doctypes and drive sites through its methods.
 required_apps = ["frappe/press"]
 
-# -- Lago billing (issue 3): Press → Lago sync, inbox retries, tenant lifecycle clock, usage ------
+# Each hook is assigned once: a second assignment would silently replace the first
+# (tests/test_frappe_shell.py refuses it).
 doc_events = {
+	# Lago billing: Press → Lago sync.
 	"Team": {"after_insert": "press_selfhost.jobs.on_team_created"},
 	"Site Plan Change": {"after_insert": "press_selfhost.jobs.on_site_plan_change"},
 }
+
 scheduler_events = {
 	"cron": {
+		# Lago billing: inbox retries and the tenant lifecycle clock.
 		"*/5 * * * *": [
 			"press_selfhost.inbox.retry_failed_events",
 			"press_selfhost.jobs.advance_tenants",
 		],
+		# Backups: Press takes them without offsite (the stock Agent cannot reach MinIO); we ship them, encrypted.
+		"*/10 * * * *": ["press_selfhost.backup_shipper.ship_pending_backups"],
 	},
-	"daily": ["press_selfhost.jobs.report_usage"],
+	"daily": [
+		"press_selfhost.jobs.report_usage",
+		"press_selfhost.backup_shipper.abort_stale_uploads",
+	],
 }
+
+# Restore links (Remote File URLs) are served decrypted at /press-selfhost-backup/<file name>.
+page_renderer = ["press_selfhost.backup_download.BackupDownloadPage"]
