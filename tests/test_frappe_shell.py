@@ -79,6 +79,10 @@ def hook_names_missing_module(app):
 	add_hook(app, 'scheduler_events = {"daily": ["press_selfhost.nowhere.report_usage"]}')
 
 
+def hook_assigned_twice(app):
+	add_hook(app, 'doc_events = {"Site": {"on_update": "press_selfhost.settings.validate_settings"}}')
+
+
 def hook_names_other_app(app):
 	add_hook(app, 'on_login = "press.auth.hook"')
 
@@ -110,6 +114,7 @@ def override_not_whitelisted(app):
 		(hook_names_missing_function, "defines no no_such_function"),
 		(hook_names_missing_module, "module press_selfhost.nowhere does not exist"),
 		(hook_names_other_app, "names something outside press_selfhost"),
+		(hook_assigned_twice, "doc_events is assigned twice"),
 		(endpoint_not_whitelisted, "checkout is public in api/ but not decorated with @frappe.whitelist()"),
 		(override_not_whitelisted, "is not decorated with @frappe.whitelist()"),
 	],

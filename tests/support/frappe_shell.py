@@ -214,6 +214,11 @@ def check_hooks(app_dir: Path) -> list[str]:
 		if isinstance(node, ast.Assign):
 			for target in node.targets:
 				if isinstance(target, ast.Name):
+					if target.id in assigned:
+						problems.append(
+							f"{hooks_file}: {target.id} is assigned twice (line {node.lineno}); "
+							"the second replaces the first, merge them into one"
+						)
 					assigned[target.id] = node.value
 	for required in ("app_name", "app_title", "app_publisher", "app_description"):
 		if required not in assigned:
