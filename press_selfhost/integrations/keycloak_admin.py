@@ -395,7 +395,7 @@ def ensure_site_client(admin: KeycloakAdmin, realm: str, site_host: str) -> Site
 		redirect_uris=(f"{origin}/auth/keycloak/callback",),
 		post_logout_redirect_uris=(f"{origin}/",),
 		web_origins=(origin,),
-		backchannel_logout_url=f"{origin}/auth/keycloak/backchannel-logout",
+		backchannel_logout_url=f"{origin}/auth/keycloak/backchannel_logout",
 	)
 	_ensure_client(admin, realm, desired, write_secrets=False)
 	return SiteClient(client_id, secret)

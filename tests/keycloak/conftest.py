@@ -18,14 +18,14 @@ class BackchannelReceiver(HTTPStandIn):
 
 	def __init__(self):
 		super().__init__()
-		self.route("POST", "/auth/keycloak/backchannel-logout", lambda request: Response(200, b""))
+		self.route("POST", "/auth/keycloak/backchannel_logout", lambda request: Response(200, b""))
 
 	def logout_tokens(self) -> list[str]:
 		from urllib.parse import parse_qs
 
 		return [
 			parse_qs(request.body.decode())["logout_token"][0]
-			for request in self.requests_to("POST", "/auth/keycloak/backchannel-logout")
+			for request in self.requests_to("POST", "/auth/keycloak/backchannel_logout")
 		]
 
 
@@ -47,7 +47,7 @@ def oidc_provider(tmp_path_factory, backchannel_receiver):
 				"post_logout_redirect_uris": [DASHBOARD_LOGGED_OUT],
 				"grant_types": ["authorization_code", "refresh_token"],
 				"token_endpoint_auth_method": "client_secret_post",
-				"backchannel_logout_uri": f"{backchannel_receiver.url}/auth/keycloak/backchannel-logout",
+				"backchannel_logout_uri": f"{backchannel_receiver.url}/auth/keycloak/backchannel_logout",
 				"backchannel_logout_session_required": True,
 			}
 		],

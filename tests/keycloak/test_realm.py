@@ -25,7 +25,7 @@ DASHBOARD = DashboardClient(
 	redirect_uris=("https://cloud.example.com/auth/keycloak/callback",),
 	post_logout_redirect_uris=("https://cloud.example.com/dashboard/login",),
 	web_origins=("https://cloud.example.com",),
-	backchannel_logout_url="https://cloud.example.com/auth/keycloak/backchannel-logout",
+	backchannel_logout_url="https://cloud.example.com/auth/keycloak/backchannel_logout",
 )
 POLICY = RealmPolicy(
 	dashboard=DASHBOARD,
