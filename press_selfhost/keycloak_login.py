@@ -7,6 +7,7 @@ routes, not /api/ paths, because Press's auth hook answers 401 to guests on most
 """
 
 import dataclasses
+import functools
 import hmac
 import json
 
@@ -50,7 +51,7 @@ def realm_login() -> KeycloakLogin:
 		raise ConfigurationError(
 			"Keycloak login is not configured: fill the Keycloak section of Selfhost Settings."
 		)
-	return KeycloakLogin(
+	return _login_for(
 		RealmClient(
 			settings.keycloak_url,
 			settings.keycloak_realm,
@@ -58,6 +59,13 @@ def realm_login() -> KeycloakLogin:
 			settings.get_password("keycloak_client_secret", raise_exception=False) or "",
 		)
 	)
+
+
+@functools.lru_cache(maxsize=4)
+def _login_for(client: RealmClient) -> KeycloakLogin:
+	"""One relying party per configuration and worker, so discovery and the realm's keys are fetched
+	once, not on every login; a changed setting is a new RealmClient and so a new entry."""
+	return KeycloakLogin(client)
 
 
 def own_hosts() -> set[str]:
