@@ -1,8 +1,5 @@
 """Realm bootstrap from Selfhost Settings in a real bench, against the Keycloak admin-API stand-in."""
 
-import sys
-from pathlib import Path
-
 import frappe
 from frappe.utils import get_url
 
@@ -11,12 +8,8 @@ try:
 except ImportError:  # Frappe 15
 	from frappe.tests.utils import FrappeTestCase as IntegrationTestCase
 
-REPOSITORY = Path(__file__).resolve().parents[2]
-if str(REPOSITORY) not in sys.path:
-	sys.path.insert(0, str(REPOSITORY))
-
-from press_selfhost.keycloak_login import bootstrap_realm  # noqa: E402
-from tests.standins.keycloak_admin import KeycloakAdminStandIn  # noqa: E402
+from press_selfhost.keycloak_login import bootstrap_realm
+from tests.standins.keycloak_admin import KeycloakAdminStandIn
 
 
 class TestKeycloakBootstrap(IntegrationTestCase):

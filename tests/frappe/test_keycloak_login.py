@@ -7,7 +7,6 @@ each a test: login CSRF, open redirect, takeover through an unverified e-mail, r
 """
 
 import json
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -23,13 +22,9 @@ try:
 except ImportError:  # Frappe 15
 	from frappe.tests.utils import FrappeTestCase as IntegrationTestCase
 
-REPOSITORY = Path(__file__).resolve().parents[2]
-if str(REPOSITORY) not in sys.path:
-	sys.path.insert(0, str(REPOSITORY))
-
-from press_selfhost.integrations.keycloak import BACKCHANNEL_LOGOUT_EVENT  # noqa: E402
-from press_selfhost.keycloak_login import STATE_COOKIE, _state_key  # noqa: E402
-from tests.support.oidc_provider import OIDCProvider  # noqa: E402
+from press_selfhost.integrations.keycloak import BACKCHANNEL_LOGOUT_EVENT
+from press_selfhost.keycloak_login import STATE_COOKIE, _state_key
+from tests.support.oidc_provider import OIDCProvider
 
 CLIENT_SECRET = "bench-dashboard-secret"
 RUN = uuid.uuid4().hex[:8]
