@@ -39,6 +39,7 @@ SIGNING_ALGORITHMS = (
 	"ES512",
 	"EdDSA",
 )
+_KEY_TYPE_OF_ALGORITHM = {"RS": "RSA", "PS": "RSA", "ES": "EC", "Ed": "OKP"}
 BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 CLOCK_SKEW_SECONDS = 30
 DEFAULT_SCOPE = "openid email profile"
@@ -239,6 +240,10 @@ class KeycloakLogin:
 		if algorithm not in SIGNING_ALGORITHMS:
 			raise AuthenticationError(f"the token is signed with '{algorithm}', which we never accept")
 		key = self._signing_key(token)
+		if key.key_type != _KEY_TYPE_OF_ALGORITHM[algorithm[:2]]:
+			raise AuthenticationError(
+				f"the token claims '{algorithm}', which its {key.key_type} key cannot make"
+			)
 		try:
 			return jwt.decode(
 				token,

@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import jwt
 import pytest
 import requests
+from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -207,6 +208,14 @@ def test_unsigned_token_is_refused(oidc_provider, login):
 def test_token_signed_with_the_client_secret_is_refused(oidc_provider, login):
 	token = signed(oidc_provider, {"nonce": "n"}, key=DASHBOARD_SECRET, algorithm="HS256")
 	with pytest.raises(AuthenticationError, match="'HS256'"):
+		login.verify_id_token(token, "n")
+
+
+def test_token_claiming_an_algorithm_the_realm_key_cannot_make_is_refused(oidc_provider, login):
+	token = signed(
+		oidc_provider, {"nonce": "n"}, key=ec.generate_private_key(ec.SECP256R1()), algorithm="ES256"
+	)
+	with pytest.raises(AuthenticationError, match="RSA key cannot make"):
 		login.verify_id_token(token, "n")
 
 
