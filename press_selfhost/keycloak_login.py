@@ -24,6 +24,7 @@ from press_selfhost.integrations.keycloak_admin import (
 	RealmMail,
 	RealmPolicy,
 	TwoFactor,
+	end_user_session,
 	ensure_realm,
 )
 from press_selfhost.sso import LoginOutcome, decide_login, safe_return_path
@@ -206,8 +207,24 @@ def logout() -> str:
 
 
 def forget_session(login_manager=None) -> None:
-	"""on_logout hook: a Frappe logout from anywhere drops the session's Keycloak record."""
-	frappe.db.delete("Keycloak Session", {"frappe_session": frappe.session.sid})
+	"""on_logout hook: a Frappe logout from anywhere (the dashboard logs out with an XHR to
+	/api/method/logout) drops the session's Keycloak record and ends the Keycloak session too."""
+	filters = {"frappe_session": frappe.session.sid}
+	keycloak_sessions = frappe.get_all("Keycloak Session", filters=filters, pluck="keycloak_session")
+	frappe.db.delete("Keycloak Session", filters)
+	for session_id in filter(None, keycloak_sessions):
+		frappe.enqueue(
+			"press_selfhost.keycloak_login.end_keycloak_session",
+			session_id=session_id,
+			enqueue_after_commit=True,
+		)
+
+
+def end_keycloak_session(session_id: str) -> None:
+	"""Background job: end one Keycloak session through the admin API (when an admin is configured)."""
+	settings = frappe.get_single("Selfhost Settings")
+	if settings.keycloak_url and settings.keycloak_admin_username:
+		end_user_session(_admin(settings), settings.keycloak_realm or "cloud", session_id)
 
 
 def backchannel_logout(logout_token: str) -> int:
@@ -242,13 +259,7 @@ def bootstrap_realm(write_secrets: bool = False) -> list[str]:
 		raise ConfigurationError(
 			"Keycloak: set keycloak_url and keycloak_admin_username in Selfhost Settings."
 		)
-	admin = KeycloakAdmin(
-		AdminCredentials(
-			settings.keycloak_url,
-			settings.keycloak_admin_username,
-			settings.get_password("keycloak_admin_password", raise_exception=False) or "",
-		)
-	)
+	admin = _admin(settings)
 	site = get_url()
 	dashboard = DashboardClient(
 		client_id=settings.keycloak_client_id,
@@ -285,3 +296,13 @@ def bootstrap_realm(write_secrets: bool = False) -> list[str]:
 	)
 	changes = ensure_realm(admin, policy, write_secrets=write_secrets)
 	return [f"{change.action} {change.kind} {change.name}" for change in changes]
+
+
+def _admin(settings) -> KeycloakAdmin:
+	return KeycloakAdmin(
+		AdminCredentials(
+			settings.keycloak_url,
+			settings.keycloak_admin_username,
+			settings.get_password("keycloak_admin_password", raise_exception=False) or "",
+		)
+	)

@@ -381,6 +381,13 @@ def _ensure_identity_provider(
 	return []
 
 
+# -- sessions -----------------------------------------------------------------------------------------
+def end_user_session(admin: KeycloakAdmin, realm: str, session_id: str) -> bool:
+	"""End one Keycloak SSO session (the `sid` of our ID token), so that a logout through Press's own
+	/api/method/logout also ends it; False when Keycloak had already ended it."""
+	return admin.delete(f"/{quote(realm)}/sessions/{quote(session_id)}")
+
+
 # -- tenant-site SSO --------------------------------------------------------------------------------
 def ensure_site_client(admin: KeycloakAdmin, realm: str, site_host: str) -> SiteClient:
 	"""The confidential client of one tenant site, allowed to redirect to that site only."""

@@ -1,4 +1,5 @@
-"""Realm bootstrap from Selfhost Settings in a real bench, against the Keycloak admin-API stand-in."""
+"""Realm bootstrap and session ending from Selfhost Settings in a real bench, against the Keycloak
+admin-API stand-in."""
 
 import frappe
 from frappe.utils import get_url
@@ -8,7 +9,7 @@ try:
 except ImportError:  # Frappe 15
 	from frappe.tests.utils import FrappeTestCase as IntegrationTestCase
 
-from press_selfhost.keycloak_login import bootstrap_realm
+from press_selfhost.keycloak_login import bootstrap_realm, end_keycloak_session
 from tests.standins.keycloak_admin import KeycloakAdminStandIn
 
 
@@ -41,3 +42,10 @@ class TestKeycloakBootstrap(IntegrationTestCase):
 		)
 		self.assertEqual(client["secret"], "dashboard-secret")
 		self.assertEqual(bootstrap_realm(), [])
+
+	def test_logout_job_ends_the_keycloak_session(self):
+		bootstrap_realm()
+		session_id = self.keycloak.open_session("cloud")
+		end_keycloak_session(session_id)
+		self.assertNotIn(session_id, self.keycloak.realms["cloud"]["sessions"])
+		end_keycloak_session(session_id)  # already ended: nothing to do, no error

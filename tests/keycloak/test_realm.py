@@ -13,6 +13,7 @@ from press_selfhost.integrations.keycloak_admin import (
 	RealmMail,
 	RealmPolicy,
 	TwoFactor,
+	end_user_session,
 	ensure_realm,
 	ensure_site_client,
 	remove_site_client,
@@ -213,3 +214,11 @@ def test_site_client_is_removed_once(keycloak, admin):
 	assert keycloak.client("cloud", "site-acme.example.com") is None
 	assert remove_site_client(admin, "cloud", "acme.example.com") is False
 	assert keycloak.client("cloud", "dashboard") is not None
+
+
+def test_a_user_session_is_ended_once(keycloak, admin):
+	ensure_realm(admin, POLICY)
+	session_id = keycloak.open_session("cloud")
+	assert end_user_session(admin, "cloud", session_id) is True
+	assert session_id not in keycloak.realms["cloud"]["sessions"]
+	assert end_user_session(admin, "cloud", session_id) is False

@@ -49,6 +49,7 @@ class KeycloakAdminStandIn(HTTPStandIn):
 		actions = f"{REALM}/authentication/required-actions/(?P<alias>[^/]+)"
 		self.route("GET", actions, self._guarded(self._get_required_action))
 		self.route("PUT", actions, self._guarded(self._update_required_action))
+		self.route("DELETE", f"{REALM}/sessions/(?P<session>[^/]+)", self._guarded(self._end_session))
 		instances = f"{REALM}/identity-provider/instances"
 		self.route("POST", instances, self._guarded(self._create_idp))
 		self.route("GET", f"{instances}/(?P<alias>[^/]+)", self._guarded(self._get_idp))
@@ -120,6 +121,7 @@ class KeycloakAdminStandIn(HTTPStandIn):
 				for alias in DEFAULT_REQUIRED_ACTIONS
 			},
 			"idps": {},
+			"sessions": set(),
 		}
 		return Response(201, b"", {"Location": f"{self.url}/admin/realms/{body['realm']}"})
 
@@ -138,6 +140,20 @@ class KeycloakAdminStandIn(HTTPStandIn):
 				smtp["password"] = stored.get("smtpServer", {}).get("password")
 			body["smtpServer"] = smtp
 		stored.update({key: value for key, value in body.items() if value is not None})
+		return Response(204)
+
+	# -- sessions -----------------------------------------------------------------------------------
+	def open_session(self, realm: str) -> str:
+		"""A user session as a login would leave it; its id is the `sid` of the ID tokens."""
+		session_id = str(uuid.uuid4())
+		self.realms[realm]["sessions"].add(session_id)
+		return session_id
+
+	def _end_session(self, request: Request) -> Response:
+		sessions = self.realms[request.params["realm"]]["sessions"]
+		if request.params["session"] not in sessions:
+			return Response(404, {"error": "Session not found"})
+		sessions.discard(request.params["session"])
 		return Response(204)
 
 	# -- roles --------------------------------------------------------------------------------------
