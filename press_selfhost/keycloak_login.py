@@ -105,12 +105,10 @@ def finish_login(callback: dict) -> str:
 	return_to = entry.pop("return_to")
 	tokens = realm_login().finish_login(LoginRequest(**entry), callback)
 
-	user, outcome = _user_for(tokens)
+	user = _user_for(tokens)
 	frappe.local.login_manager.login_as(user)
 	_remember_session(tokens, user)
-	next_url = return_to
-	if outcome is not LoginOutcome.KNOWN or not frappe.db.exists("Team", {"user": user}):
-		next_url = _next_step_for_new_account(user, tokens) or return_to
+	next_url = _next_step_for_new_account(user, tokens) or return_to
 	frappe.db.commit()  # a GET request: Frappe would not commit on its own
 	return next_url
 
@@ -124,7 +122,7 @@ def _take_login(state: str) -> dict | None:
 	return json.loads(entry) if entry else None
 
 
-def _user_for(tokens: Tokens) -> tuple[str, LoginOutcome]:
+def _user_for(tokens: Tokens) -> str:
 	identity = tokens.identity
 	linked = frappe.db.get_value("Keycloak Identity", {"subject": identity.subject}, "user")
 	by_email = frappe.db.get_value("User", {"email": identity.email}, "name") if identity.email else None
@@ -155,7 +153,7 @@ def _user_for(tokens: Tokens) -> tuple[str, LoginOutcome]:
 		).insert(ignore_permissions=True)
 	if not frappe.db.get_value("User", decision.user, "enabled"):
 		raise AuthenticationError(f"user {decision.user} is disabled in Press")
-	return decision.user, decision.outcome
+	return decision.user
 
 
 def _next_step_for_new_account(user: str, tokens: Tokens) -> str | None:
