@@ -92,3 +92,14 @@ class BackupIntegrityError(PressSelfhostError):
 
 class RestoreLinkRefusedError(PressSelfhostError):
 	"""A restore download link is forged, altered or expired: answer 403 and serve nothing."""
+
+
+class AuthenticationError(PressSelfhostError):
+	"""A login, token or logout notice from the identity provider was refused: the user starts over.
+
+	`reason` says what failed (for the log); the browser only ever sees a generic message.
+	"""
+
+	def __init__(self, reason: str):
+		super().__init__(reason)
+		self.reason = reason

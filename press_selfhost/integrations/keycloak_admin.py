@@ -1,0 +1,448 @@
+"""Keycloak's Admin REST API: the idempotent bootstrap of the `cloud` realm and per-site SSO clients.
+
+`ensure_realm` reads every object first and writes only what differs from the policy, so running it
+on every settings save or deploy is safe: a second run sends GETs only, a changed setting updates
+only that object. Keycloak masks stored secrets (SMTP password, identity-provider client secrets)
+on read, so they cannot be compared: they are written when an object is created, and again only
+when the caller says they changed (`write_secrets`).
+"""
+
+import enum
+import secrets
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+import requests
+
+from press_selfhost.errors import ConfigurationError, ServiceRejectedError, ServiceUnavailableError
+
+SERVICE = "Keycloak admin API"
+OTP_REQUIRED_ACTION = "CONFIGURE_TOTP"
+
+
+class TwoFactor(enum.Enum):
+	"""OFF: no OTP set-up offered. OPTIONAL: users may add OTP. REQUIRED: every new user sets OTP up."""
+
+	OFF = "off"
+	OPTIONAL = "optional"
+	REQUIRED = "required"
+
+
+@dataclass(frozen=True)
+class AdminCredentials:
+	"""An admin of the `master` realm (Keycloak's KEYCLOAK_ADMIN), logging in through `admin-cli`."""
+
+	server_url: str
+	username: str
+	password: str = field(repr=False)
+	timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class DashboardClient:
+	"""The confidential OpenID client the Press dashboard logs in with."""
+
+	client_id: str
+	secret: str = field(repr=False)
+	redirect_uris: tuple[str, ...]
+	post_logout_redirect_uris: tuple[str, ...]
+	web_origins: tuple[str, ...]
+	backchannel_logout_url: str
+
+
+@dataclass(frozen=True)
+class IdentityProvider:
+	"""Google or GitHub login through Keycloak's broker (callback {issuer}/broker/{alias}/endpoint)."""
+
+	provider: str  # "google" or "github"; also the alias
+	client_id: str
+	client_secret: str = field(repr=False)
+	enabled: bool = True
+
+
+@dataclass(frozen=True)
+class RealmMail:
+	"""The realm's outgoing mail (verification, password reset): Postal's SMTP."""
+
+	host: str
+	port: int
+	from_address: str
+	username: str
+	password: str = field(repr=False)
+	from_name: str = "Cloud"
+	starttls: bool = True
+
+
+@dataclass(frozen=True)
+class RealmPolicy:
+	dashboard: DashboardClient
+	realm: str = "cloud"
+	display_name: str = "Cloud"
+	roles: tuple[str, ...] = ("press-admin", "press-member")
+	two_factor: TwoFactor = TwoFactor.OPTIONAL
+	brute_force_protection: bool = True
+	password_policy: str = "length(12) and notUsername and notEmail"  # noqa: S105 (a policy, not a password)
+	identity_providers: tuple[IdentityProvider, ...] = ()
+	mail: RealmMail | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+	"""One write `ensure_realm` made: ("created" | "updated" | "deleted", what, name)."""
+
+	action: str
+	kind: str
+	name: str
+
+
+@dataclass(frozen=True)
+class SiteClient:
+	client_id: str
+	secret: str = field(repr=False)
+
+
+class KeycloakAdmin:
+	"""A small client of the Admin REST API: logs in once, logs in again when the token expires."""
+
+	def __init__(self, credentials: AdminCredentials, http: requests.Session | None = None):
+		self.credentials = credentials
+		self.base = credentials.server_url.rstrip("/")
+		self.http = http or requests.Session()
+		self._token: str | None = None
+		self._token_expires = 0.0
+
+	def get(self, path: str) -> dict | list | None:
+		"""The representation at `path`, or None when Keycloak has no such object (404)."""
+		response = self._call("GET", path, expected=(200, 404))
+		return None if response.status_code == 404 else response.json()
+
+	def create(self, path: str, body: dict) -> None:
+		self._call("POST", path, json=body, expected=(201, 204))
+
+	def update(self, path: str, body: dict) -> None:
+		self._call("PUT", path, json=body, expected=(200, 204))
+
+	def delete(self, path: str) -> bool:
+		"""True when something was deleted, False when it was already gone."""
+		return self._call("DELETE", path, expected=(204, 404)).status_code == 204
+
+	def _call(self, method: str, path: str, expected: tuple[int, ...], json: dict | None = None):
+		for attempt in (1, 2):
+			response = self._send(method, f"{self.base}/admin/realms{path}", json=json, headers=self._auth())
+			if response.status_code == 401 and attempt == 1:
+				self._token = None  # expired or revoked early: log in again, once
+				continue
+			break
+		if response.status_code in expected:
+			return response
+		if response.status_code == 401:
+			raise ConfigurationError("Keycloak refused our admin token; check the admin user's permissions.")
+		if response.status_code == 403:
+			raise ConfigurationError(
+				f"Keycloak: the admin user may not {method} {path}; give it the realm-admin role of master."
+			)
+		raise ServiceRejectedError(
+			SERVICE, f"{method} {path} was refused: {_error_text(response)}", status_code=response.status_code
+		)
+
+	def _auth(self) -> dict:
+		if self._token is None or time.monotonic() > self._token_expires:
+			response = self._send(
+				"POST",
+				f"{self.base}/realms/master/protocol/openid-connect/token",
+				data={
+					"grant_type": "password",
+					"client_id": "admin-cli",
+					"username": self.credentials.username,
+					"password": self.credentials.password,
+				},
+			)
+			if response.status_code in (400, 401):
+				raise ConfigurationError(
+					"Keycloak refused the admin login: check keycloak_admin_username and keycloak_admin_password."
+				)
+			if response.status_code != 200:
+				raise ServiceRejectedError(
+					SERVICE, "the admin login failed", status_code=response.status_code
+				)
+			answer = response.json()
+			self._token = answer["access_token"]
+			# Renew a little early so a long bootstrap never sends a token that expires on the way.
+			self._token_expires = time.monotonic() + max(int(answer.get("expires_in", 60)) - 10, 1)
+		return {"Authorization": f"Bearer {self._token}"}
+
+	def _send(self, method: str, url: str, **kwargs) -> requests.Response:
+		try:
+			response = self.http.request(method, url, timeout=self.credentials.timeout, **kwargs)
+		except requests.RequestException as error:
+			raise ServiceUnavailableError(
+				SERVICE, f"cannot reach {self.base}: {type(error).__name__}"
+			) from None
+		if response.status_code >= 500 or response.status_code == 429:
+			raise ServiceUnavailableError(SERVICE, f"{method} {url} failed", status_code=response.status_code)
+		return response
+
+
+# -- the realm ------------------------------------------------------------------------------------
+def ensure_realm(admin: KeycloakAdmin, policy: RealmPolicy, *, write_secrets: bool = False) -> list[Change]:
+	"""Make realm `policy.realm` match the policy; return the writes made (none when it already did)."""
+	changes: list[Change] = []
+	realm_path = f"/{quote(policy.realm)}"
+	desired_realm = _realm_representation(policy)
+	current = admin.get(realm_path)
+	if current is None:
+		admin.create("", {**desired_realm, **_realm_secrets(policy)})
+		changes.append(Change("created", "realm", policy.realm))
+	elif (write_secrets and policy.mail) or _differs(desired_realm, current):
+		admin.update(realm_path, {**desired_realm, **(_realm_secrets(policy) if write_secrets else {})})
+		changes.append(Change("updated", "realm", policy.realm))
+
+	for role in policy.roles:
+		if admin.get(f"{realm_path}/roles/{quote(role)}") is None:
+			admin.create(f"{realm_path}/roles", {"name": role})
+			changes.append(Change("created", "realm role", role))
+
+	changes += _ensure_client(admin, policy.realm, _dashboard_representation(policy.dashboard), write_secrets)
+	changes += _ensure_two_factor(admin, policy)
+	for identity_provider in policy.identity_providers:
+		changes += _ensure_identity_provider(admin, policy.realm, identity_provider, write_secrets)
+	return changes
+
+
+def _realm_representation(policy: RealmPolicy) -> dict:
+	representation = {
+		"realm": policy.realm,
+		"enabled": True,
+		"displayName": policy.display_name,
+		"loginWithEmailAllowed": True,
+		"duplicateEmailsAllowed": False,
+		"verifyEmail": True,
+		"resetPasswordAllowed": True,
+		"bruteForceProtected": policy.brute_force_protection,
+		"permanentLockout": False,
+		"failureFactor": 10,
+		"waitIncrementSeconds": 60,
+		"maxFailureWaitSeconds": 900,
+		"passwordPolicy": policy.password_policy,
+		"otpPolicyType": "totp",
+		"otpPolicyAlgorithm": "HmacSHA1",  # what authenticator apps support
+		"otpPolicyDigits": 6,
+		"otpPolicyPeriod": 30,
+	}
+	if policy.mail:
+		mail = policy.mail
+		representation["smtpServer"] = {
+			"host": mail.host,
+			"port": str(mail.port),
+			"from": mail.from_address,
+			"fromDisplayName": mail.from_name,
+			"auth": "true",
+			"user": mail.username,
+			"starttls": "true" if mail.starttls else "false",
+			"ssl": "false",
+		}
+	return representation
+
+
+def _realm_secrets(policy: RealmPolicy) -> dict:
+	if not policy.mail:
+		return {}
+	return {"smtpServer": {**_realm_representation(policy)["smtpServer"], "password": policy.mail.password}}
+
+
+def _dashboard_representation(client: DashboardClient) -> dict:
+	return _confidential_client(
+		client.client_id,
+		client.secret,
+		name="Press dashboard",
+		redirect_uris=client.redirect_uris,
+		post_logout_redirect_uris=client.post_logout_redirect_uris,
+		web_origins=client.web_origins,
+		backchannel_logout_url=client.backchannel_logout_url,
+	)
+
+
+def _confidential_client(
+	client_id: str,
+	secret: str,
+	*,
+	name: str,
+	redirect_uris: Sequence[str],
+	post_logout_redirect_uris: Sequence[str],
+	web_origins: Sequence[str],
+	backchannel_logout_url: str,
+) -> dict:
+	return {
+		"clientId": client_id,
+		"name": name,
+		"enabled": True,
+		"protocol": "openid-connect",
+		"publicClient": False,
+		"clientAuthenticatorType": "client-secret",
+		"secret": secret,
+		"standardFlowEnabled": True,
+		"implicitFlowEnabled": False,
+		"directAccessGrantsEnabled": False,
+		"serviceAccountsEnabled": False,
+		"frontchannelLogout": False,
+		"redirectUris": list(redirect_uris),
+		"webOrigins": list(web_origins),
+		"attributes": {
+			"pkce.code.challenge.method": "S256",
+			"post.logout.redirect.uris": "##".join(post_logout_redirect_uris),
+			"backchannel.logout.url": backchannel_logout_url,
+			"backchannel.logout.session.required": "true",
+		},
+	}
+
+
+def _ensure_client(admin: KeycloakAdmin, realm: str, desired: dict, write_secrets: bool) -> list[Change]:
+	clients_path = f"/{quote(realm)}/clients"
+	current = _find_client(admin, realm, desired["clientId"])
+	if current is None:
+		admin.create(clients_path, desired)
+		return [Change("created", "client", desired["clientId"])]
+	compared = {key: value for key, value in desired.items() if key != "secret"}
+	if write_secrets or _differs(compared, current):
+		body = {
+			**current,
+			**desired,
+			"attributes": {**current.get("attributes", {}), **desired["attributes"]},
+		}
+		if not write_secrets:
+			body.pop("secret", None)
+		admin.update(f"{clients_path}/{current['id']}", body)
+		return [Change("updated", "client", desired["clientId"])]
+	return []
+
+
+def _find_client(admin: KeycloakAdmin, realm: str, client_id: str) -> dict | None:
+	found = admin.get(f"/{quote(realm)}/clients?clientId={quote(client_id)}") or []
+	return next((client for client in found if client.get("clientId") == client_id), None)
+
+
+def _ensure_two_factor(admin: KeycloakAdmin, policy: RealmPolicy) -> list[Change]:
+	path = f"/{quote(policy.realm)}/authentication/required-actions/{OTP_REQUIRED_ACTION}"
+	current = admin.get(path)
+	if current is None:
+		raise ServiceRejectedError(
+			SERVICE,
+			f"realm '{policy.realm}' has no {OTP_REQUIRED_ACTION} required action; is it a Keycloak realm?",
+		)
+	desired = {
+		"enabled": policy.two_factor is not TwoFactor.OFF,
+		"defaultAction": policy.two_factor is TwoFactor.REQUIRED,
+	}
+	if not _differs(desired, current):
+		return []
+	admin.update(path, {**current, **desired})
+	return [Change("updated", "required action", OTP_REQUIRED_ACTION)]
+
+
+def _ensure_identity_provider(
+	admin: KeycloakAdmin, realm: str, identity_provider: IdentityProvider, write_secrets: bool
+) -> list[Change]:
+	if identity_provider.provider not in ("google", "github"):
+		raise ConfigurationError(
+			f"Keycloak: identity provider '{identity_provider.provider}' is not supported; use google or github."
+		)
+	desired = {
+		"alias": identity_provider.provider,
+		"providerId": identity_provider.provider,
+		"enabled": identity_provider.enabled,
+		"trustEmail": True,  # Google and GitHub verify e-mail addresses themselves
+		"storeToken": False,
+		"config": {
+			"clientId": identity_provider.client_id,
+			"defaultScope": "openid email profile"
+			if identity_provider.provider == "google"
+			else "user:email",
+			"syncMode": "IMPORT",
+		},
+	}
+	with_secret = {
+		**desired,
+		"config": {**desired["config"], "clientSecret": identity_provider.client_secret},
+	}
+	instances = f"/{quote(realm)}/identity-provider/instances"
+	current = admin.get(f"{instances}/{quote(identity_provider.provider)}")
+	if current is None:
+		admin.create(instances, with_secret)
+		return [Change("created", "identity provider", identity_provider.provider)]
+	if write_secrets or _differs(desired, current):
+		body = with_secret if write_secrets else desired
+		admin.update(
+			f"{instances}/{quote(identity_provider.provider)}",
+			{**current, **body, "config": {**current.get("config", {}), **body["config"]}},
+		)
+		return [Change("updated", "identity provider", identity_provider.provider)]
+	return []
+
+
+# -- sessions -----------------------------------------------------------------------------------------
+def end_user_session(admin: KeycloakAdmin, realm: str, session_id: str) -> bool:
+	"""End one Keycloak SSO session (the `sid` of our ID token), so that a logout through Press's own
+	/api/method/logout also ends it; False when Keycloak had already ended it."""
+	return admin.delete(f"/{quote(realm)}/sessions/{quote(session_id)}")
+
+
+# -- tenant-site SSO --------------------------------------------------------------------------------
+def ensure_site_client(admin: KeycloakAdmin, realm: str, site_host: str) -> SiteClient:
+	"""The confidential client of one tenant site, allowed to redirect to that site only."""
+	client_id = site_client_id(site_host)
+	origin = f"https://{site_host}"
+	existing = _find_client(admin, realm, client_id)
+	secret = secrets.token_urlsafe(32) if existing is None else _client_secret(admin, realm, existing["id"])
+	desired = _confidential_client(
+		client_id,
+		secret,
+		name=f"Site {site_host}",
+		redirect_uris=(f"{origin}/auth/keycloak/callback",),
+		post_logout_redirect_uris=(f"{origin}/",),
+		web_origins=(origin,),
+		backchannel_logout_url=f"{origin}/auth/keycloak/backchannel_logout",
+	)
+	_ensure_client(admin, realm, desired, write_secrets=False)
+	return SiteClient(client_id, secret)
+
+
+def remove_site_client(admin: KeycloakAdmin, realm: str, site_host: str) -> bool:
+	"""Delete the site's client (its users can no longer log in to it); False if it was already gone."""
+	existing = _find_client(admin, realm, site_client_id(site_host))
+	return existing is not None and admin.delete(f"/{quote(realm)}/clients/{existing['id']}")
+
+
+def site_client_id(site_host: str) -> str:
+	return f"site-{site_host.lower()}"
+
+
+def _client_secret(admin: KeycloakAdmin, realm: str, client_uuid: str) -> str:
+	answer = admin.get(f"/{quote(realm)}/clients/{client_uuid}/client-secret")
+	if not answer or not answer.get("value"):
+		raise ServiceRejectedError(SERVICE, "Keycloak returned no secret for a confidential site client")
+	return answer["value"]
+
+
+# -- comparing representations --------------------------------------------------------------------
+def _differs(desired: object, current: object) -> bool:
+	"""True when `current` lacks something of `desired`. Keys only Keycloak sets are ignored; lists
+	compare as sets, since Keycloak does not keep their order."""
+	if isinstance(desired, dict):
+		if not isinstance(current, dict):
+			return True
+		return any(_differs(value, current.get(key)) for key, value in desired.items())
+	if isinstance(desired, list | tuple):
+		return not isinstance(current, list) or sorted(map(str, desired)) != sorted(map(str, current))
+	return desired != current
+
+
+def _error_text(response: requests.Response) -> str:
+	try:
+		body = response.json()
+	except ValueError:
+		return response.text[:200]
+	if isinstance(body, dict):
+		return str(body.get("errorMessage") or body.get("error_description") or body.get("error") or body)
+	return str(body)[:200]

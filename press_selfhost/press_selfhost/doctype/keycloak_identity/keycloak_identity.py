@@ -1,0 +1,5 @@
+from frappe.model.document import Document
+
+
+class KeycloakIdentity(Document):
+	"""Written by the Keycloak login callback only (press_selfhost.keycloak_login)."""

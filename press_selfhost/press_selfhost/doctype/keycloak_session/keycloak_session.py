@@ -1,0 +1,5 @@
+from frappe.model.document import Document
+
+
+class KeycloakSession(Document):
+	"""Written by the Keycloak login callback, removed at logout (press_selfhost.keycloak_login)."""

@@ -1,0 +1,51 @@
+"""Realm bootstrap and session ending from Selfhost Settings in a real bench, against the Keycloak
+admin-API stand-in."""
+
+import frappe
+from frappe.utils import get_url
+
+try:
+	from frappe.tests import IntegrationTestCase
+except ImportError:  # Frappe 15
+	from frappe.tests.utils import FrappeTestCase as IntegrationTestCase
+
+from press_selfhost.keycloak_login import bootstrap_realm, end_keycloak_session
+from tests.standins.keycloak_admin import KeycloakAdminStandIn
+
+
+class TestKeycloakBootstrap(IntegrationTestCase):
+	def setUp(self):
+		self.keycloak = KeycloakAdminStandIn().start()
+		settings = frappe.get_single("Selfhost Settings")
+		settings.update(
+			{
+				"keycloak_url": self.keycloak.url,
+				"keycloak_realm": "cloud",
+				"keycloak_client_id": "dashboard",
+				"keycloak_client_secret": "dashboard-secret",
+				"keycloak_admin_username": self.keycloak.username,
+				"keycloak_admin_password": self.keycloak.password,
+			}
+		)
+		settings.save()
+
+	def tearDown(self):
+		self.keycloak.stop()
+		frappe.db.rollback()
+
+	def test_bootstrap_creates_the_realm_once(self):
+		self.assertIn("created realm cloud", bootstrap_realm())
+		client = self.keycloak.client("cloud", "dashboard")
+		self.assertEqual(client["redirectUris"], [get_url("/auth/keycloak/callback")])
+		self.assertEqual(
+			client["attributes"]["backchannel.logout.url"], get_url("/auth/keycloak/backchannel_logout")
+		)
+		self.assertEqual(client["secret"], "dashboard-secret")
+		self.assertEqual(bootstrap_realm(), [])
+
+	def test_logout_job_ends_the_keycloak_session(self):
+		bootstrap_realm()
+		session_id = self.keycloak.open_session("cloud")
+		end_keycloak_session(session_id)
+		self.assertNotIn(session_id, self.keycloak.realms["cloud"]["sessions"])
+		end_keycloak_session(session_id)  # already ended: nothing to do, no error

@@ -1,0 +1,224 @@
+"""The idempotent bootstrap of realm `cloud` and per-site clients, against the admin-API stand-in."""
+
+import dataclasses
+
+import pytest
+
+from press_selfhost.errors import ConfigurationError, ServiceUnavailableError
+from press_selfhost.integrations.keycloak_admin import (
+	AdminCredentials,
+	DashboardClient,
+	IdentityProvider,
+	KeycloakAdmin,
+	RealmMail,
+	RealmPolicy,
+	TwoFactor,
+	end_user_session,
+	ensure_realm,
+	ensure_site_client,
+	remove_site_client,
+)
+from tests.standins.keycloak_admin import KeycloakAdminStandIn
+
+DASHBOARD = DashboardClient(
+	client_id="dashboard",
+	secret="dashboard-secret",
+	redirect_uris=("https://cloud.example.com/auth/keycloak/callback",),
+	post_logout_redirect_uris=("https://cloud.example.com/dashboard/login",),
+	web_origins=("https://cloud.example.com",),
+	backchannel_logout_url="https://cloud.example.com/auth/keycloak/backchannel_logout",
+)
+POLICY = RealmPolicy(
+	dashboard=DASHBOARD,
+	identity_providers=(IdentityProvider("google", "google-client", "google-secret"),),
+	mail=RealmMail("postal", 25, "noreply@example.com", "postal-user", "smtp-secret"),
+)
+
+
+@pytest.fixture(scope="module")
+def keycloak_server():
+	with KeycloakAdminStandIn() as stand_in:
+		yield stand_in
+
+
+@pytest.fixture
+def keycloak(keycloak_server):
+	keycloak_server.reset()
+	return keycloak_server
+
+
+@pytest.fixture
+def admin(keycloak):
+	return KeycloakAdmin(AdminCredentials(keycloak.url, keycloak.username, keycloak.password))
+
+
+def test_first_run_creates_the_realm_as_the_policy_says(keycloak, admin):
+	changes = ensure_realm(admin, POLICY)
+
+	assert {(change.action, change.kind, change.name) for change in changes} == {
+		("created", "realm", "cloud"),
+		("created", "realm role", "press-admin"),
+		("created", "realm role", "press-member"),
+		("created", "client", "dashboard"),
+		("created", "identity provider", "google"),
+	}
+	realm = keycloak.realms["cloud"]["representation"]
+	assert realm["bruteForceProtected"] is True and realm["verifyEmail"] is True
+	assert realm["smtpServer"]["host"] == "postal" and realm["smtpServer"]["password"] == "smtp-secret"
+	client = keycloak.client("cloud", "dashboard")
+	assert client["publicClient"] is False and client["secret"] == "dashboard-secret"
+	assert client["redirectUris"] == ["https://cloud.example.com/auth/keycloak/callback"]
+	assert client["attributes"]["pkce.code.challenge.method"] == "S256"
+	assert client["attributes"]["backchannel.logout.url"] == DASHBOARD.backchannel_logout_url
+	assert client["attributes"]["backchannel.logout.session.required"] == "true"
+	assert keycloak.stored_secret("cloud", "google") == "google-secret"
+	otp = keycloak.realms["cloud"]["required_actions"]["CONFIGURE_TOTP"]
+	assert otp["enabled"] is True and otp["defaultAction"] is False
+
+
+def test_second_run_only_reads(keycloak, admin):
+	ensure_realm(admin, POLICY)
+	written = len(keycloak.writes())
+
+	assert ensure_realm(admin, POLICY) == []
+	assert len(keycloak.writes()) == written
+	assert keycloak.requests_to("GET", "/admin/realms/cloud")
+
+
+def test_a_changed_setting_updates_only_that(keycloak, admin):
+	ensure_realm(admin, POLICY)
+	written = len(keycloak.writes())
+
+	more_uris = dataclasses.replace(
+		DASHBOARD, redirect_uris=(*DASHBOARD.redirect_uris, "https://cloud.example.com/other/callback")
+	)
+	changes = ensure_realm(admin, dataclasses.replace(POLICY, dashboard=more_uris))
+
+	assert [(c.action, c.kind, c.name) for c in changes] == [("updated", "client", "dashboard")]
+	new_writes = keycloak.writes()[written:]
+	assert [(r.method, r.path) for r in new_writes] == [
+		("PUT", f"/admin/realms/cloud/clients/{keycloak.client('cloud', 'dashboard')['id']}")
+	]
+	assert "secret" not in new_writes[0].json()  # not compared, so not rewritten either
+	assert len(keycloak.client("cloud", "dashboard")["redirectUris"]) == 2
+
+
+def test_two_factor_policy(keycloak, admin):
+	ensure_realm(admin, POLICY)
+	changes = ensure_realm(admin, dataclasses.replace(POLICY, two_factor=TwoFactor.REQUIRED))
+	assert [(c.kind, c.name) for c in changes] == [("required action", "CONFIGURE_TOTP")]
+	otp = keycloak.realms["cloud"]["required_actions"]["CONFIGURE_TOTP"]
+	assert otp["enabled"] is True and otp["defaultAction"] is True
+
+	ensure_realm(admin, dataclasses.replace(POLICY, two_factor=TwoFactor.OFF))
+	assert keycloak.realms["cloud"]["required_actions"]["CONFIGURE_TOTP"]["enabled"] is False
+
+
+def test_brute_force_and_password_policy_are_realm_settings(keycloak, admin):
+	ensure_realm(admin, POLICY)
+	changes = ensure_realm(
+		admin, dataclasses.replace(POLICY, brute_force_protection=False, password_policy="length(16)")
+	)
+	assert [(c.action, c.kind) for c in changes] == [("updated", "realm")]
+	realm = keycloak.realms["cloud"]["representation"]
+	assert realm["bruteForceProtected"] is False and realm["passwordPolicy"] == "length(16)"
+	assert realm["smtpServer"]["password"] == "smtp-secret"  # the masked read-back did not overwrite it
+
+
+def test_secrets_are_written_only_when_the_caller_says_they_changed(keycloak, admin):
+	ensure_realm(admin, POLICY)
+	rotated = dataclasses.replace(
+		POLICY,
+		identity_providers=(IdentityProvider("google", "google-client", "new-google-secret"),),
+		mail=dataclasses.replace(POLICY.mail, password="new-smtp-secret"),
+	)
+	assert ensure_realm(admin, rotated) == []
+	assert keycloak.stored_secret("cloud", "google") == "google-secret"
+
+	changes = ensure_realm(admin, rotated, write_secrets=True)
+
+	assert {c.kind for c in changes} == {"realm", "client", "identity provider"}
+	assert keycloak.stored_secret("cloud", "google") == "new-google-secret"
+	assert keycloak.realms["cloud"]["representation"]["smtpServer"]["password"] == "new-smtp-secret"
+
+
+def test_identity_provider_switched_off_stays_but_is_disabled(keycloak, admin):
+	ensure_realm(admin, POLICY)
+	github_added = dataclasses.replace(
+		POLICY,
+		identity_providers=(
+			IdentityProvider("google", "google-client", "google-secret", enabled=False),
+			IdentityProvider("github", "github-client", "github-secret"),
+		),
+	)
+	changes = ensure_realm(admin, github_added)
+	assert {(c.action, c.name) for c in changes} == {("updated", "google"), ("created", "github")}
+	assert keycloak.realms["cloud"]["idps"]["google"]["enabled"] is False
+	assert keycloak.realms["cloud"]["idps"]["github"]["config"]["defaultScope"] == "user:email"
+
+
+def test_unsupported_identity_provider_is_a_configuration_error(admin):
+	policy = dataclasses.replace(POLICY, identity_providers=(IdentityProvider("facebook", "id", "secret"),))
+	with pytest.raises(ConfigurationError, match="google or github"):
+		ensure_realm(admin, policy)
+
+
+def test_wrong_admin_password_is_a_configuration_error(keycloak):
+	admin = KeycloakAdmin(AdminCredentials(keycloak.url, "admin", "wrong-password"))
+	with pytest.raises(ConfigurationError, match="keycloak_admin_password") as refused:
+		ensure_realm(admin, POLICY)
+	assert "wrong-password" not in str(refused.value)
+
+
+def test_expired_admin_token_logs_in_again(keycloak, admin):
+	ensure_realm(admin, POLICY)
+	keycloak.expire_tokens()
+	assert ensure_realm(admin, POLICY) == []
+	assert len(keycloak.requests_to("POST", "/realms/master/protocol/openid-connect/token")) == 2
+
+
+def test_outage_is_retryable(keycloak, admin):
+	keycloak.fail_next(503, path_pattern="^/admin/")
+	with pytest.raises(ServiceUnavailableError) as failed:
+		ensure_realm(admin, POLICY)
+	assert failed.value.retryable
+
+
+def test_unreachable_keycloak_is_retryable():
+	with KeycloakAdminStandIn() as stopped:
+		url = stopped.url
+	admin = KeycloakAdmin(AdminCredentials(url, "admin", "admin-password", timeout=2))
+	with pytest.raises(ServiceUnavailableError, match="cannot reach"):
+		ensure_realm(admin, POLICY)
+
+
+# -- tenant sites -----------------------------------------------------------------------------------
+def test_site_client_redirects_to_its_site_only(keycloak, admin):
+	ensure_realm(admin, POLICY)
+	first = ensure_site_client(admin, "cloud", "acme.example.com")
+	written = len(keycloak.writes())
+
+	again = ensure_site_client(admin, "cloud", "acme.example.com")
+
+	assert again == first and len(keycloak.writes()) == written
+	client = keycloak.client("cloud", "site-acme.example.com")
+	assert client["redirectUris"] == ["https://acme.example.com/auth/keycloak/callback"]
+	assert client["webOrigins"] == ["https://acme.example.com"]
+	assert client["secret"] == first.secret and len(first.secret) >= 32
+
+
+def test_site_client_is_removed_once(keycloak, admin):
+	ensure_realm(admin, POLICY)
+	ensure_site_client(admin, "cloud", "acme.example.com")
+	assert remove_site_client(admin, "cloud", "acme.example.com") is True
+	assert keycloak.client("cloud", "site-acme.example.com") is None
+	assert remove_site_client(admin, "cloud", "acme.example.com") is False
+	assert keycloak.client("cloud", "dashboard") is not None
+
+
+def test_a_user_session_is_ended_once(keycloak, admin):
+	ensure_realm(admin, POLICY)
+	session_id = keycloak.open_session("cloud")
+	assert end_user_session(admin, "cloud", session_id) is True
+	assert session_id not in keycloak.realms["cloud"]["sessions"]
+	assert end_user_session(admin, "cloud", session_id) is False

@@ -1,0 +1,83 @@
+"""The rules that replace Frappe's open redirect and e-mail matching."""
+
+from urllib.parse import urlsplit
+
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from press_selfhost.errors import AuthenticationError
+from press_selfhost.integrations.keycloak import Identity
+from press_selfhost.sso import DEFAULT_RETURN_PATH, LoginOutcome, decide_login, safe_return_path
+
+OWN_HOSTS = ("cloud.example.com",)
+
+
+@pytest.mark.parametrize(
+	"requested",
+	[
+		"/dashboard/sites",
+		"/dashboard?x=1#y",
+		"https://cloud.example.com/dashboard",
+		"http://CLOUD.example.com/x",
+	],
+)
+def test_own_paths_are_kept(requested):
+	assert safe_return_path(requested, OWN_HOSTS) == requested
+
+
+@pytest.mark.parametrize(
+	"requested",
+	[
+		None,
+		"",
+		"https://evil.example/",
+		"//evil.example/dashboard",
+		"/\\evil.example",
+		"/\tevil",
+		"https://cloud.example.com.evil.example/",
+		"https://cloud.example.com@evil.example/",
+		"https://user@cloud.example.com/",
+		"javascript:alert(1)",
+		"dashboard",
+		"https://cloud.example.com:bad/",
+	],
+)
+def test_other_targets_fall_back_to_the_dashboard(requested):
+	assert safe_return_path(requested, OWN_HOSTS) == DEFAULT_RETURN_PATH
+
+
+@given(st.text(max_size=80))
+@example("///evil.example")
+@example("https:/\\evil.example")
+def test_no_return_path_leaves_our_hosts(requested):
+	result = safe_return_path(requested, OWN_HOSTS)
+	parts = urlsplit(result)
+	assert result in (DEFAULT_RETURN_PATH, requested)
+	assert parts.netloc == "" or parts.hostname in OWN_HOSTS
+	assert not result.startswith("//") and "\\" not in result
+
+
+def identity(email="ann@example.com", verified=True):
+	return Identity("sub-1", email, verified, "Ann", "Ann", "A", "ann", "kc-session")
+
+
+def test_the_stored_subject_decides():
+	decision = decide_login(identity(verified=False), user_for_subject="ann@old.example", user_for_email=None)
+	assert (decision.outcome, decision.user) == (LoginOutcome.KNOWN, "ann@old.example")
+
+
+def test_existing_user_is_linked_only_by_a_verified_email():
+	assert decide_login(identity(), None, "ann@example.com").outcome is LoginOutcome.LINK_EXISTING
+	with pytest.raises(AuthenticationError, match="not verified"):
+		decide_login(identity(verified=False), None, "ann@example.com")
+
+
+def test_new_verified_email_creates_a_user():
+	decision = decide_login(identity(email="Ann@Example.com"), None, None)
+	assert (decision.outcome, decision.user) == (LoginOutcome.CREATE, "ann@example.com")
+
+
+def test_identity_without_email_is_refused():
+	with pytest.raises(AuthenticationError, match="email"):
+		decide_login(identity(email=None), None, None)
