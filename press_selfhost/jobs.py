@@ -28,6 +28,7 @@ from press_selfhost.lifecycle import (
 	Tenant,
 	TenantState,
 )
+from press_selfhost.mail_context import completed_context
 
 SUBSCRIPTION = "Lago Subscription"
 _gateways: dict[tuple[str, str], LagoGateway] = {}
@@ -236,13 +237,16 @@ def archive(record, command: Archive) -> None:
 
 
 def notify(record, command: Notify) -> None:
+	"""Mail the team; what the webhook did not say about the invoice is asked from Lago first."""
 	from press_selfhost.mail import send_template_mail
 
 	team = frappe.db.get_value("Team", record.team, ["notify_email", "user"], as_dict=True) or {}
 	recipient = team.get("notify_email") or team.get("user")
 	if recipient:
 		context = {"site": record.external_subscription_id, "team": record.team, **command.context}
-		send_template_mail(command.template, recipient, context)
+		send_template_mail(
+			command.template, recipient, completed_context(command.template, context, lago_gateway)
+		)
 
 
 class FinalBackupPending(Exception):

@@ -12,7 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from press_selfhost.integrations.lago import LagoEventType, LagoWebhook
+from press_selfhost.billing_format import describe_period, format_date, format_money
+from press_selfhost.integrations.lago import LagoEventType, LagoWebhook, invoice_period
 
 
 class TenantState(enum.Enum):
@@ -36,6 +37,33 @@ class Tenant:
 
 # -- events ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
+class InvoiceFacts:
+	"""What a Lago webhook said about the invoice(s) an event concerns, in the mails' words.
+
+	A field is None where the webhook did not say (invoice.payment_failure names only the invoice):
+	the shell asks Lago's API for it before mailing, by `lago_invoice_ids`.
+	"""
+
+	lago_invoice_ids: tuple[str, ...] = ()
+	number: str | None = None
+	amount: str | None = None
+	period: str | None = None
+	file_url: str | None = None
+
+	def context(self) -> dict:
+		"""The mail template variables this invoice fills, and the ids to complete them with."""
+		values = {
+			"invoice_number": self.number,
+			"amount": self.amount,
+			"period": self.period,
+			"invoice_url": self.file_url,
+		}
+		return {"lago_invoice_ids": list(self.lago_invoice_ids)} | {
+			key: value for key, value in values.items() if value is not None
+		}
+
+
+@dataclass(frozen=True)
 class SubscriptionStarted:
 	"""Lago started the subscription; a plan without an upfront invoice (trial, free) provisions now."""
 
@@ -54,11 +82,13 @@ class PaymentFailed:
 
 	invoice_id: str
 	at: datetime
+	invoice: InvoiceFacts = InvoiceFacts()
 
 
 @dataclass(frozen=True)
 class InvoiceCreated:
 	invoice_id: str
+	invoice: InvoiceFacts = InvoiceFacts()
 
 
 @dataclass(frozen=True)
@@ -141,7 +171,11 @@ class Archive:
 
 @dataclass(frozen=True)
 class Notify:
-	"""Mail the customer with one of the templates of press_selfhost.mail."""
+	"""Mail the customer with one of the templates of press_selfhost.mail.
+
+	The context holds what the lifecycle knows; the shell adds the site, the platform's links and
+	what only Lago's API knows (press_selfhost.mail_context) before rendering.
+	"""
 
 	template: str
 	context: Mapping = field(default_factory=dict)
@@ -198,7 +232,17 @@ def _payment_failed(tenant: Tenant, event: PaymentFailed, grace_period: timedelt
 	suspend_on = event.at + grace_period
 	return Transition(
 		replace(tenant, payment_failed_at=event.at),
-		(Notify("payment_failed", {"invoice_id": event.invoice_id, "suspend_on": suspend_on.isoformat()}),),
+		(
+			Notify(
+				"payment_failed",
+				# "before <the day>": the suspension comes during that day, never before it
+				{
+					"invoice_id": event.invoice_id,
+					"suspend_on": format_date(suspend_on),
+					**event.invoice.context(),
+				},
+			),
+		),
 	)
 
 
@@ -241,7 +285,7 @@ def _invoice_available(tenant: Tenant, event: InvoiceCreated, grace_period: time
 		return Transition(tenant)
 	return Transition(
 		replace(tenant, last_invoice_notified=event.invoice_id),
-		(Notify("invoice_available", {"invoice_id": event.invoice_id}),),
+		(Notify("invoice_available", {"invoice_id": event.invoice_id, **event.invoice.context()}),),
 	)
 
 
@@ -348,8 +392,9 @@ def lago_event(webhook: LagoWebhook, received_at: datetime) -> Routed | None:
 		event = PlanChanged(next_plan) if next_plan else SubscriptionTerminated()
 		return Routed(event, customer, _text(data, "external_id"))
 	invoice_id = _text(data, "lago_id") or _text(data, "lago_invoice_id") or ""
+	invoice = invoice_facts(webhook.object_type, data)
 	if kind is LagoEventType.INVOICE_CREATED:
-		return Routed(InvoiceCreated(invoice_id), customer)
+		return Routed(InvoiceCreated(invoice_id, invoice), customer)
 	if kind in (
 		LagoEventType.INVOICE_PAYMENT_STATUS_UPDATED,
 		LagoEventType.PAYMENT_REQUEST_PAYMENT_STATUS_UPDATED,
@@ -358,15 +403,47 @@ def lago_event(webhook: LagoWebhook, received_at: datetime) -> Routed | None:
 		if status == "succeeded":
 			return Routed(PaymentSucceeded(invoice_id), customer)
 		if status == "failed":
-			return Routed(PaymentFailed(invoice_id, received_at), customer)
+			return Routed(PaymentFailed(invoice_id, received_at, invoice), customer)
 		return None
 	if kind in (
 		LagoEventType.INVOICE_PAYMENT_FAILURE,
 		LagoEventType.INVOICE_PAYMENT_OVERDUE,
 		LagoEventType.PAYMENT_REQUEST_PAYMENT_FAILURE,
 	):
-		return Routed(PaymentFailed(invoice_id, received_at), customer)
+		return Routed(PaymentFailed(invoice_id, received_at, invoice), customer)
 	return None
+
+
+def invoice_facts(object_type: str, data: Mapping) -> InvoiceFacts:
+	"""What a webhook's object says about its invoices: an invoice says all, a payment request (dunning,
+	several invoices) its total and its invoices, a payment error only the invoice ids."""
+	if object_type == "invoice":
+		return InvoiceFacts(
+			lago_invoice_ids=tuple(filter(None, [_text(data, "lago_id")])),
+			number=_text(data, "number"),
+			amount=_money(data.get("total_amount_cents"), data.get("currency")),
+			period=describe_period(invoice_period(data), _text(data, "issuing_date")),
+			file_url=_text(data, "file_url"),
+		)
+	invoices = [item for item in _list(data.get("invoices")) if isinstance(item, Mapping)]
+	ids = [_text(item, "lago_id") for item in invoices] or _list(data.get("lago_invoice_ids"))
+	ids = [value for value in ids if isinstance(value, str) and value] or [_text(data, "lago_invoice_id")]
+	numbers = [_text(item, "number") for item in invoices]
+	return InvoiceFacts(
+		lago_invoice_ids=tuple(filter(None, ids)),
+		number=", ".join(numbers) if numbers and all(numbers) else None,
+		amount=_money(data.get("amount_cents"), data.get("amount_currency")),
+	)
+
+
+def _money(minor_units: object, currency: object) -> str | None:
+	if isinstance(minor_units, int) and not isinstance(minor_units, bool) and isinstance(currency, str):
+		return format_money(minor_units, currency) if currency else None
+	return None
+
+
+def _list(value: object) -> list:
+	return value if isinstance(value, list) else []
 
 
 def _subscription_event(data: Mapping, customer: str | None, *, started: bool) -> Routed | None:

@@ -25,6 +25,7 @@ class MailTemplate:
 	name: str
 	tag: str  # Postal's tag: lets the admin filter Postal's message list and our log by kind
 	sample: dict
+	optional: frozenset[str] = frozenset()  # sample values the mail can do without (it says otherwise)
 
 
 TEMPLATES = {
@@ -77,6 +78,8 @@ TEMPLATES = {
 				"backup_url": "https://s3.example.com/backups/acme.example.com/last.tar.gz?X-Amz-Signature=abc",
 				"backup_expires_on": "24 December 2026",
 			},
+			# without a download link, the `backup` flag says whether support keeps a final backup
+			optional=frozenset({"backup_url"}),
 		),
 		MailTemplate(
 			"invoice_available",

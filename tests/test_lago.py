@@ -254,6 +254,38 @@ def test_checkout_url_and_invoices(lago, gateway):
 	assert gateway.invoice_pdf_url(queued["lago_id"]) is None
 
 
+def test_one_invoice_with_its_billing_period(lago, gateway):
+	created = lago.add_invoice("team-1", number="LAG-0042", total_amount_cents=2500, currency="USD")
+	invoice = gateway.invoice(created["lago_id"])
+	assert (invoice.number, invoice.total_amount_cents, invoice.currency) == ("LAG-0042", 2500, "USD")
+	assert invoice.period == ("2026-11-01T00:00:00Z", "2026-11-30T23:59:59Z")
+	with pytest.raises(ServiceRejectedError, match="invoice_not_found"):
+		gateway.invoice("no-such-invoice")
+
+
+def test_an_invoice_without_billing_periods_takes_its_fees_dates(lago, gateway):
+	fee = {"lago_id": "fee-1", "amount_cents": 1000, "from_date": "2026-10-15", "to_date": "2026-11-14"}
+	created = lago.add_invoice("team-1", billing_periods=None, fees=[fee])
+	assert gateway.invoice(created["lago_id"]).period == ("2026-10-15", "2026-11-14")
+	one_off = lago.add_invoice("team-1", billing_periods=None, invoice_type="one_off")
+	assert gateway.invoice(one_off["lago_id"]).period is None
+
+
+def test_invoice_payment_url_or_none_when_lago_cannot_make_one(lago, gateway):
+	pending = lago.add_invoice("team-1")
+	paid = lago.add_invoice("team-1", payment_status="succeeded")
+	url = gateway.invoice_payment_url(pending["lago_id"])
+	assert url == f"https://checkout.stripe.com/c/pay/{pending['lago_id']}"
+	assert gateway.invoice_payment_url(paid["lago_id"]) is None
+	lago.payment_provider = None
+	assert gateway.invoice_payment_url(pending["lago_id"]) is None
+	with pytest.raises(ServiceRejectedError, match="invoice_not_found"):
+		gateway.invoice_payment_url("no-such-invoice")
+	lago.fail_next(503, path_pattern="payment_url")
+	with pytest.raises(ServiceUnavailableError):
+		gateway.invoice_payment_url(pending["lago_id"])
+
+
 def _usage(count, period="2026-11-24"):
 	return [
 		UsageRecord(f"site{n}.example.com", "disk_mb", period, {"value": n}, timestamp=1_790_000_000)

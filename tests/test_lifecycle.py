@@ -15,6 +15,7 @@ from press_selfhost.lifecycle import (
 	FinalBackupThenArchive,
 	GracePeriodChecked,
 	InvoiceCreated,
+	InvoiceFacts,
 	Notify,
 	PaymentFailed,
 	PaymentSucceeded,
@@ -222,7 +223,7 @@ def test_lago_webhooks_become_lifecycle_events():
 	failed = lago_event(
 		webhook("invoice.payment_status_updated", "invoice", {**invoice, "payment_status": "failed"}), T0
 	)
-	assert failed.event == PaymentFailed("inv-1", T0)
+	assert failed.event == PaymentFailed("inv-1", T0, InvoiceFacts(("inv-1",)))
 	assert (
 		lago_event(
 			webhook("invoice.payment_status_updated", "invoice", {**invoice, "payment_status": "pending"}), T0
@@ -236,10 +237,80 @@ def test_lago_webhooks_become_lifecycle_events():
 	)
 	assert lago_event(webhook("invoice.payment_overdue", "invoice", invoice), T0) == failed
 	assert lago_event(webhook("invoice.created", "invoice", invoice), T0) == Routed(
-		InvoiceCreated("inv-1"), "team-1"
+		InvoiceCreated("inv-1", InvoiceFacts(("inv-1",))), "team-1"
 	)
 	assert lago_event(webhook("customer.updated", "customer", {"external_id": "team-1"}), T0) is None
 	assert lago_event(webhook("wallet.created", "wallet", {}), T0) is None
+
+
+LAGO_INVOICE = {
+	"lago_id": "inv-7",
+	"number": "LAG-0007",
+	"issuing_date": "2026-12-01",
+	"currency": "EUR",
+	"total_amount_cents": 2500,
+	"file_url": "https://lago.example.com/invoice-7.pdf",
+	"payment_status": "failed",
+	"billing_periods": [
+		{
+			"subscription_from_datetime": "2026-11-01T00:00:00Z",
+			"subscription_to_datetime": "2026-11-30T23:59:59Z",
+		}
+	],
+	"customer": {"external_id": "team-1"},
+}
+
+
+def test_an_invoice_webhook_carries_what_the_mails_say_into_the_notify_context():
+	facts = InvoiceFacts(
+		("inv-7",), "LAG-0007", "EUR 25.00", "1 to 30 November 2026", "https://lago.example.com/invoice-7.pdf"
+	)
+	created = lago_event(webhook("invoice.created", "invoice", LAGO_INVOICE), T0).event
+	assert created == InvoiceCreated("inv-7", facts)
+	_, commands = run(Tenant(TenantState.ACTIVE, "p"), created)
+	assert commands == [
+		Notify(
+			"invoice_available",
+			{
+				"invoice_id": "inv-7",
+				"lago_invoice_ids": ["inv-7"],
+				"invoice_number": "LAG-0007",
+				"amount": "EUR 25.00",
+				"period": "1 to 30 November 2026",
+				"invoice_url": "https://lago.example.com/invoice-7.pdf",
+			},
+		)
+	]
+	failed = lago_event(webhook("invoice.payment_status_updated", "invoice", LAGO_INVOICE), T0).event
+	_, commands = run(Tenant(TenantState.ACTIVE, "p"), failed)
+	assert commands[0].context["suspend_on"] == "4 November 2026"
+	assert commands[0].context["amount"] == "EUR 25.00"
+
+
+def test_a_payment_error_names_only_its_invoice_and_a_payment_request_its_invoices_and_total():
+	error = {"lago_invoice_id": "inv-7", "external_customer_id": "team-1", "provider_error": {}}
+	event = lago_event(
+		webhook("invoice.payment_failure", "payment_provider_invoice_payment_error", error), T0
+	)
+	assert event.event.invoice == InvoiceFacts(("inv-7",))
+	request = {
+		"lago_id": "pr-1",
+		"amount_cents": 4000,
+		"amount_currency": "USD",
+		"payment_status": "failed",
+		"customer": {"external_id": "team-1"},
+		"invoices": [{**LAGO_INVOICE, "lago_id": "inv-8", "number": "LAG-0008"}, LAGO_INVOICE],
+	}
+	event = lago_event(webhook("payment_request.payment_status_updated", "payment_request", request), T0)
+	assert event.event.invoice == InvoiceFacts(("inv-8", "inv-7"), "LAG-0008, LAG-0007", "USD 40.00")
+	request_error = {"lago_payment_request_id": "pr-1", "lago_invoice_ids": ["inv-8", "inv-7"]}
+	event = lago_event(
+		webhook(
+			"payment_request.payment_failure", "payment_provider_payment_request_payment_error", request_error
+		),
+		T0,
+	)
+	assert event.event.invoice == InvoiceFacts(("inv-8", "inv-7"))
 
 
 json_values = st.recursive(
@@ -261,6 +332,16 @@ lago_keys = st.sampled_from(
 		"lago_id",
 		"lago_invoice_id",
 		"payment_status",
+		"number",
+		"total_amount_cents",
+		"currency",
+		"amount_cents",
+		"amount_currency",
+		"billing_periods",
+		"fees",
+		"issuing_date",
+		"invoices",
+		"lago_invoice_ids",
 	]
 )
 
@@ -268,8 +349,9 @@ lago_keys = st.sampled_from(
 @settings(max_examples=300, deadline=None)
 @given(
 	st.sampled_from([event.value for event in LagoEventType]),
+	st.sampled_from(["invoice", "payment_request", "payment_provider_invoice_payment_error"]),
 	st.dictionaries(lago_keys, json_values | st.sampled_from(["succeeded", "failed", "starter"]), max_size=8),
 )
-def test_any_lago_object_maps_to_an_event_or_nothing_without_raising(webhook_type, data):
-	routed = lago_event(webhook(webhook_type, "object", data), T0)
+def test_any_lago_object_maps_to_an_event_or_nothing_without_raising(webhook_type, object_type, data):
+	routed = lago_event(webhook(webhook_type, object_type, data), T0)
 	assert routed is None or isinstance(routed.event, EVENT_TYPES)

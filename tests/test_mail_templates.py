@@ -39,7 +39,7 @@ def test_each_template_renders_both_forms_with_its_values(name):
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_each_template_refuses_a_missing_variable(name):
-	for missing in sample_context(name):
+	for missing in set(sample_context(name)) - TEMPLATES[name].optional:
 		context = sample_context(name)
 		del context[missing]
 		with pytest.raises(ConfigurationError, match=missing):
@@ -50,6 +50,28 @@ def test_the_archived_mail_carries_the_last_backup_link():
 	context = sample_context("site_archived")
 	mail = render("site_archived", context)
 	assert context["backup_url"] in mail.text and context["backup_expires_on"] in mail.text
+
+
+@pytest.mark.parametrize("with_link", [True, False])
+def test_the_archived_mail_needs_an_expiry_date_with_its_link(with_link):
+	context = sample_context("site_archived")
+	del context["backup_expires_on"]
+	if not with_link:
+		del context["backup_url"]
+	with pytest.raises(ConfigurationError, match="backup_expires_on" if with_link else "backup"):
+		render("site_archived", context)
+
+
+def test_without_a_link_the_archived_mail_sends_the_customer_to_support_for_the_backup():
+	context = sample_context("site_archived")
+	del context["backup_url"], context["backup_expires_on"]
+	kept = render("site_archived", context | {"backup": True})
+	for form in (kept.text, kept.html):
+		assert "keep it for you" in form and "support@example.com" in form.split("Questions?")[0]
+		assert "Download" not in form and "24 December 2026" not in form
+	none = render("site_archived", context | {"backup": False})
+	for form in (none.text, none.html):
+		assert "no backup" in form and "keep it for you" not in form and "Download" not in form
 
 
 def test_html_escapes_values_but_text_keeps_them():

@@ -233,6 +233,7 @@ class LagoInvoice:
 	currency: str
 	issuing_date: str | None
 	file_url: str | None
+	period: tuple[str, str] | None = None  # (first, last) day billed, as Lago wrote them
 
 
 @dataclass(frozen=True)
@@ -335,6 +336,21 @@ class LagoGateway:
 				{"external_customer_id": external_customer_id, "page": page, "per_page": per_page}
 			)
 		return [_invoice(invoice) for invoice in answer["invoices"]]
+
+	def invoice(self, lago_id: str) -> LagoInvoice:
+		with _lago_call(f"get invoice {lago_id}"):
+			return _invoice(self._client.invoices.find(lago_id))
+
+	def invoice_payment_url(self, lago_id: str) -> str | None:
+		"""The payment provider's page where the customer pays this invoice, or None when Lago cannot
+		make one (no payment provider linked, or nothing left to pay)."""
+		try:
+			with _lago_call(f"get the payment URL of invoice {lago_id}"):
+				return self._client.invoices.payment_url(lago_id) or None
+		except ServiceRejectedError as error:
+			if error.status_code == 422:
+				return None
+			raise
 
 	def invoice_pdf_url(self, lago_id: str) -> str | None:
 		"""The PDF's URL, or None while Lago is still generating it (ask again later)."""
@@ -448,4 +464,21 @@ def _invoice(invoice) -> LagoInvoice:
 		currency=invoice.currency,
 		issuing_date=invoice.issuing_date,
 		file_url=invoice.file_url,
+		period=invoice_period(invoice.dict()),
 	)
+
+
+def invoice_period(invoice: Mapping) -> tuple[str, str] | None:
+	"""The (first, last) day an invoice (Lago's JSON) bills: its subscription's billing period, or its
+	fees' dates on Lago versions without billing_periods; None for a one-off invoice."""
+	for key, start, end in (
+		("billing_periods", "subscription_from_datetime", "subscription_to_datetime"),
+		("fees", "from_date", "to_date"),
+	):
+		items = invoice.get(key)
+		for item in items if isinstance(items, list) else ():
+			first = item.get(start) if isinstance(item, Mapping) else None
+			last = item.get(end) if isinstance(item, Mapping) else None
+			if isinstance(first, str) and isinstance(last, str) and first and last:
+				return first, last
+	return None

@@ -4,7 +4,8 @@ Paths, Bearer authentication, JSON shapes and error bodies follow Lago's API ref
 (https://getlago.com/docs/api-reference): `{"customer": {...}}`, `{"invoices": [...], "meta": {...}}`,
 errors `{"status", "error", "code", "error_details"}`. Like Lago, a batch of usage events is refused
 whole (422 `validation_errors`, details by index) when a transaction_id already exists, so the tests
-can count how many times each transaction_id was accepted.
+can count how many times each transaction_id was accepted. An invoice's payment URL is refused
+(422) when its customer has no payment provider (`payment_provider = None`) or it is already paid.
 """
 
 import base64
@@ -50,6 +51,8 @@ class LagoStandIn(HTTPStandIn):
 			("PUT", "/subscriptions/(?P<external_id>[^/]+)", self._update_subscription),
 			("DELETE", "/subscriptions/(?P<external_id>[^/]+)", self._terminate_subscription),
 			("GET", "/invoices", self._list_invoices),
+			("GET", "/invoices/(?P<lago_id>[^/]+)", self._get_invoice),
+			("POST", "/invoices/(?P<lago_id>[^/]+)/payment_url", self._invoice_payment_url),
 			("POST", "/invoices/(?P<lago_id>[^/]+)/download", self._download_invoice),
 			("POST", "/events/batch", self._batch_events),
 			("GET", "/webhooks/json_public_key", self._public_key),
@@ -64,6 +67,7 @@ class LagoStandIn(HTTPStandIn):
 			self.invoices: list[dict] = []
 			self.events: list[dict] = []
 			self.accepted_transaction_ids: Counter[str] = Counter()
+			self.payment_provider: str | None = "stripe"
 			self._lose_next_batch_answers = 0
 			self.requests.clear()
 			self._faults.clear()
@@ -96,6 +100,18 @@ class LagoStandIn(HTTPStandIn):
 			"total_due_amount_cents": 1200,
 			"prepaid_credit_amount_cents": 0,
 			"file_url": file_url,
+			"billing_periods": [
+				{
+					"lago_subscription_id": str(uuid.uuid4()),
+					"external_subscription_id": "site.example.com",
+					"lago_plan_id": str(uuid.uuid4()),
+					"subscription_from_datetime": "2026-11-01T00:00:00Z",
+					"subscription_to_datetime": "2026-11-30T23:59:59Z",
+					"charges_from_datetime": "2026-10-01T00:00:00Z",
+					"charges_to_datetime": "2026-10-31T23:59:59Z",
+					"invoicing_reason": "subscription_starting",
+				}
+			],
 			"customer": {
 				"lago_id": str(uuid.uuid5(uuid.NAMESPACE_URL, external_customer_id)),
 				"external_id": external_customer_id,
@@ -203,8 +219,36 @@ class LagoStandIn(HTTPStandIn):
 			},
 		)
 
+	def _find_invoice(self, request: Request) -> dict | None:
+		return next((i for i in self.invoices if i["lago_id"] == request.params["lago_id"]), None)
+
+	def _get_invoice(self, request: Request) -> Response:
+		invoice = self._find_invoice(request)
+		return _not_found("invoice") if invoice is None else Response(200, {"invoice": invoice})
+
+	def _invoice_payment_url(self, request: Request) -> Response:
+		invoice = self._find_invoice(request)
+		if invoice is None:
+			return _not_found("invoice")
+		if self.payment_provider is None:
+			return _error(422, "Unprocessable Entity", "no_linked_payment_provider")
+		if invoice["payment_status"] == "succeeded":
+			return _error(422, "Unprocessable Entity", "invalid_payment_status")
+		return Response(
+			200,
+			{
+				"invoice_payment_details": {
+					"lago_customer_id": invoice["customer"]["lago_id"],
+					"lago_invoice_id": invoice["lago_id"],
+					"external_customer_id": invoice["customer"]["external_id"],
+					"payment_provider": self.payment_provider,
+					"payment_url": f"https://checkout.stripe.com/c/pay/{invoice['lago_id']}",
+				}
+			},
+		)
+
 	def _download_invoice(self, request: Request) -> Response:
-		invoice = next((i for i in self.invoices if i["lago_id"] == request.params["lago_id"]), None)
+		invoice = self._find_invoice(request)
 		if invoice is None:
 			return _not_found("invoice")
 		if not invoice["file_url"]:
