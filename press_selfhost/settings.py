@@ -41,6 +41,8 @@ REQUIRED_TOGETHER = (
 		"Keycloak", "keycloak_url", ("keycloak_realm", "keycloak_client_id", "keycloak_client_secret")
 	),
 	RequiredTogether("Keycloak", "keycloak_admin_username", ("keycloak_url", "keycloak_admin_password")),
+	RequiredTogether("Keycloak", "keycloak_google_client_id", ("keycloak_google_client_secret",)),
+	RequiredTogether("Keycloak", "keycloak_github_client_id", ("keycloak_github_client_secret",)),
 	RequiredTogether("Postal", "postal_url", ("postal_server_api_key", "postal_from_address")),
 	RequiredTogether("Postal", "postal_smtp_host", ("postal_smtp_port", "postal_smtp_password")),
 	RequiredTogether(
