@@ -12,6 +12,7 @@ Child tables are written when a record is created and not compared afterwards.
 """
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
@@ -124,6 +125,7 @@ class Action:
 	operation: Operation
 	fields: Mapping[str, object]
 	children: Mapping[str, tuple[Mapping[str, object], ...]] = field(default_factory=dict)
+	# how to create it; a record created with DB_INSERT is also updated without hooks
 	insert_method: InsertMethod = InsertMethod.INSERT
 	secret_fields: frozenset[str] = frozenset()
 	reason: str = ""
@@ -199,12 +201,26 @@ def plan_bootstrap(
 				lookup=record.lookup,
 				operation=Operation.UPDATE if changed else Operation.UNCHANGED,
 				fields=changed,
+				insert_method=record.insert_method,
 				secret_fields=record.secret_fields & changed.keys(),
 				reason=record.reason,
 			)
 			resolved[record.key] = existing_name
 		actions.append(action)
 	return actions
+
+
+def planned_secret_fields(
+	settings: BootstrapSettings, capabilities: PressCapabilities
+) -> dict[str, frozenset[str]]:
+	"""The Password fields the plan compares, per DocType: the shell fingerprints these in the snapshot."""
+	secret_fields: dict[str, frozenset[str]] = {}
+	for record in _records(settings, capabilities):
+		if record.secret_fields:
+			secret_fields[record.doctype] = (
+				secret_fields.get(record.doctype, frozenset()) | record.secret_fields
+			)
+	return secret_fields
 
 
 def named(action: Action, names: Mapping[str, str]) -> tuple[dict, dict]:
@@ -225,20 +241,20 @@ def summary_rows(actions: list[Action]) -> list[tuple[str, str, str, str]]:
 	"""(operation, doctype, name, fields) per action, for the table `bootstrap` prints; no secrets."""
 	rows = []
 	for action in actions:
-		name = action.name or "(named by Press) " + ", ".join(
-			f"{k}={_printable(v)}" for k, v in action.lookup.items()
-		)
+		name = action.name or "(new) " + ", ".join(f"{k}={_printable(v)}" for k, v in action.lookup.items())
 		shown = action.printable_fields()
-		rows.append(
-			(action.operation.value, action.doctype, name, ", ".join(f"{k}={v}" for k, v in shown.items()))
-		)
+		operation = action.operation.value
+		if action.operation is not Operation.UNCHANGED and action.insert_method is InsertMethod.DB_INSERT:
+			operation += " (no hooks)"
+		rows.append((operation, action.doctype, name, ", ".join(f"{k}={v}" for k, v in shown.items())))
 	return rows
 
 
-def _check_settings(settings: BootstrapSettings) -> None:
+def missing_settings(settings: BootstrapSettings) -> list[str]:
+	"""The Selfhost Settings fieldnames bootstrap cannot do without that are empty."""
 	required = {
 		"domain": settings.domain,
-		"admin_email": settings.admin_email,
+		"bootstrap_admin_email": settings.admin_email,
 		"app_server_private_ip": settings.app_server_private_ip,
 		"proxy_server_private_ip": settings.proxy_server_private_ip,
 		"database_server_private_ip": settings.database_server_private_ip,
@@ -247,12 +263,85 @@ def _check_settings(settings: BootstrapSettings) -> None:
 		"mariadb_root_password": settings.mariadb_root_password,
 		"bench_image": settings.bench_image,
 	}
-	missing = [name for name, value in required.items() if not value]
+	return [fieldname for fieldname, value in required.items() if not value]
+
+
+def _check_settings(settings: BootstrapSettings) -> None:
+	missing = missing_settings(settings)
 	if missing:
 		raise ConfigurationError(
 			f"Bootstrap needs these Selfhost Settings: {', '.join(missing)}. Set them, then run "
 			"`bench --site <site> press-selfhost bootstrap` again."
 		)
+
+
+def settings_from_values(values: Mapping[str, object]) -> BootstrapSettings:
+	"""BootstrapSettings from a Selfhost Settings record as a dict, Password fields already decrypted."""
+
+	def text(fieldname: str, default: str = "") -> str:
+		value = values.get(fieldname)
+		return str(value).strip() if value not in (None, "") else default
+
+	def number(fieldname: str, default: int) -> int:
+		value = values.get(fieldname)
+		return int(value) if value not in (None, "", 0) else default
+
+	defaults = BootstrapSettings(*[""] * 9)
+	return BootstrapSettings(
+		domain=text("domain"),
+		admin_email=text("bootstrap_admin_email"),
+		app_server_private_ip=text("app_server_private_ip"),
+		proxy_server_private_ip=text("proxy_server_private_ip"),
+		database_server_private_ip=text("database_server_private_ip"),
+		app_agent_password=text("agent_password"),
+		proxy_agent_password=text("proxy_agent_password"),
+		mariadb_root_password=text("mariadb_root_password"),
+		bench_image=text("bench_image"),
+		cluster=text("cluster_name", defaults.cluster),
+		frappe_version=text("frappe_version", defaults.frappe_version),
+		frappe_branch=text("frappe_branch", defaults.frappe_branch),
+		site_plans=parse_site_plans(text("site_plans")) or defaults.site_plans,
+		minio_endpoint_url=text("minio_endpoint_url"),
+		minio_region=text("minio_region", defaults.minio_region),
+		backups_bucket=text("backups_bucket"),
+		smtp_host=text("postal_smtp_host"),
+		smtp_port=number("postal_smtp_port", defaults.smtp_port),
+		smtp_username=text("postal_smtp_username"),
+		smtp_password=text("postal_smtp_password"),
+		smtp_use_tls=bool(values.get("postal_smtp_use_tls")),
+		mail_from_address=text("postal_from_address"),
+		keycloak_url=text("keycloak_url"),
+		keycloak_realm=text("keycloak_realm"),
+		keycloak_client_id=text("keycloak_client_id"),
+		keycloak_client_secret=text("keycloak_client_secret"),
+	)
+
+
+def parse_site_plans(text: str) -> tuple[SitePlanSpec, ...]:
+	"""Site plans from lines `lago-plan-code = Title` (the title defaults to the code)."""
+	plans = []
+	for line in text.splitlines():
+		line = line.strip()
+		if not line or line.startswith("#"):
+			continue
+		code, _, title = (part.strip() for part in line.partition("="))
+		if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,139}", code):
+			raise ConfigurationError(
+				f"Site plans: '{code}' is not a Lago plan code (letters, digits, '-', '_' and '.')."
+			)
+		plans.append(SitePlanSpec(code, title or code))
+	return tuple(plans)
+
+
+def summary_table(actions: list[Action]) -> str:
+	"""The plan as an aligned text table (operation, doctype, name, fields); no secrets."""
+	header = ("ACTION", "DOCTYPE", "NAME", "FIELDS")
+	rows = [header, *summary_rows(actions)]
+	widths = [max(len(row[column]) for row in rows) for column in range(3)]
+	return "\n".join(
+		"  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)) + "  " + row[3]
+		for row in rows
+	).rstrip()
 
 
 def _records(settings: BootstrapSettings, capabilities: PressCapabilities) -> list[_Record]:

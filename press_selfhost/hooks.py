@@ -9,3 +9,6 @@ app_license = "AGPL-3.0-or-later"
 
 # Press must be installed first: we extend its doctypes and drive sites through its methods.
 required_apps = ["frappe/press"]
+
+# Bootstrap (issue 7): create Press's self-hosting records right after install when settings allow.
+after_install = "press_selfhost.bootstrap.after_install"

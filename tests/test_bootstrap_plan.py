@@ -15,9 +15,13 @@ from press_selfhost.bootstrap_plan import (
 	Ref,
 	SitePlanSpec,
 	fingerprint,
+	missing_settings,
 	named,
+	parse_site_plans,
 	plan_bootstrap,
+	settings_from_values,
 	summary_rows,
+	summary_table,
 )
 from press_selfhost.errors import ConfigurationError
 
@@ -330,3 +334,42 @@ def test_any_settings_reach_a_fixed_point_after_one_apply(domain, image_tag, wor
 	assert len(named_records) == len(set(named_records))
 	again = plan_bootstrap(chosen, applied({}, first), capabilities)
 	assert operations(again) == dict.fromkeys(operations(first), Operation.UNCHANGED)
+
+
+def test_settings_are_read_from_selfhost_settings_fieldnames_with_defaults():
+	values = {
+		"domain": "example.com",
+		"bootstrap_admin_email": "admin@example.com",
+		"app_server_private_ip": "agent",
+		"proxy_server_private_ip": "proxy",
+		"database_server_private_ip": "mariadb",
+		"agent_password": "a",
+		"proxy_agent_password": "p",
+		"mariadb_root_password": "m",
+		"bench_image": "bench:1",
+		"postal_smtp_port": 0,
+		"site_plans": "starter = Starter\n# a comment\n\nbusiness",
+		"keycloak_url": None,
+	}
+	chosen = settings_from_values(values)
+	assert missing_settings(chosen) == []
+	assert chosen.smtp_port == 25 and chosen.cluster == "default" and chosen.keycloak_url == ""
+	assert chosen.site_plans == (SitePlanSpec("starter", "Starter"), SitePlanSpec("business", "business"))
+	assert missing_settings(settings_from_values({"domain": "example.com"}))[:2] == [
+		"bootstrap_admin_email",
+		"app_server_private_ip",
+	]
+
+
+def test_a_site_plan_line_that_is_not_a_plan_code_is_refused():
+	with pytest.raises(ConfigurationError, match="not a Lago plan code"):
+		parse_site_plans("two words = Title")
+
+
+def test_the_summary_table_shows_every_action_and_marks_hook_free_writes():
+	table = summary_table(plan_bootstrap(SETTINGS, {}, PRESS_FEB_2025)).splitlines()
+	assert table[0].split()[:3] == ["ACTION", "DOCTYPE", "NAME"]
+	assert len(table) == 1 + len(plan_bootstrap(SETTINGS, {}, PRESS_FEB_2025))
+	assert table[1].startswith("create (no hooks)  TLS Certificate")
+	assert any("Bench" in line and "group=<Release Group>" in line for line in table)
+	assert not any(secret in "\n".join(table) for secret in SECRETS.values())

@@ -1,0 +1,169 @@
+"""Applies the bootstrap plan through Frappe: reads what exists, plans, writes, and says what it did.
+
+The rules (which records, which fields, in which order, why) are in `bootstrap_plan.py`; this
+module only reads DocType meta and records, and carries the actions out the way Press expects:
+normal inserts so Press's own hooks fill in what they generate, `db_insert` where a hook would call
+certbot. Nothing here runs Ansible or SSH: servers are written Active directly.
+"""
+
+import frappe
+from frappe.utils.password import get_decrypted_password
+
+from press_selfhost.bootstrap_plan import (
+	Action,
+	BootstrapSettings,
+	InsertMethod,
+	Operation,
+	PressCapabilities,
+	fingerprint,
+	missing_settings,
+	named,
+	plan_bootstrap,
+	planned_secret_fields,
+	settings_from_values,
+	summary_table,
+)
+
+PLANNED_DOCTYPES = (
+	"TLS Certificate",
+	"Cluster",
+	"Root Domain",
+	"Proxy Server",
+	"Database Server",
+	"Server",
+	"User",
+	"Team",
+	"App",
+	"App Source",
+	"App Release",
+	"Release Group",
+	"Deploy Candidate",
+	"Bench",
+	"Site Plan",
+	"Backup Bucket",
+	"Email Account",
+	"Social Login Key",
+)
+# Password fields of Selfhost Settings that bootstrap reads (get_password decrypts them).
+SECRET_SETTINGS = (
+	"agent_password",
+	"proxy_agent_password",
+	"mariadb_root_password",
+	"postal_smtp_password",
+	"keycloak_client_secret",
+)
+# An archived bench is gone for Press; a new one is needed, so bootstrap never looks at it.
+SNAPSHOT_FILTERS = {"Bench": {"status": ("!=", "Archived")}}
+
+
+def read_settings() -> BootstrapSettings:
+	settings = frappe.get_single("Selfhost Settings")
+	values = settings.as_dict()
+	for fieldname in SECRET_SETTINGS:
+		values[fieldname] = settings.get_password(fieldname, raise_exception=False) or ""
+	return settings_from_values(values)
+
+
+def read_capabilities() -> PressCapabilities:
+	"""Fields and Select options of the installed Press and Frappe, from their DocType meta."""
+	fields = {}
+	select_options = {}
+	for doctype in PLANNED_DOCTYPES:
+		meta = frappe.get_meta(doctype)
+		fields[doctype] = frozenset(df.fieldname for df in meta.fields)
+		for df in meta.fields:
+			if df.fieldtype in ("Table", "Table MultiSelect"):
+				fields[f"{doctype}.{df.fieldname}"] = frozenset(
+					child.fieldname for child in frappe.get_meta(df.options).fields
+				)
+			elif df.fieldtype == "Select":
+				select_options[f"{doctype}.{df.fieldname}"] = tuple(
+					option for option in (df.options or "").split("\n") if option
+				)
+	return PressCapabilities(fields=fields, select_options=select_options)
+
+
+def read_snapshot(settings: BootstrapSettings, capabilities: PressCapabilities) -> dict:
+	"""Every record of the planned DocTypes (one query each), Password fields as fingerprints."""
+	secret_fields = planned_secret_fields(settings, capabilities)
+	snapshot = {}
+	for doctype in PLANNED_DOCTYPES:
+		rows = frappe.get_all(doctype, fields=["*"], filters=SNAPSHOT_FILTERS.get(doctype))
+		records = {row.pop("name"): row for row in rows}
+		for fieldname in secret_fields.get(doctype, ()):
+			for name, record in records.items():
+				secret = get_decrypted_password(doctype, name, fieldname, raise_exception=False)
+				record[fieldname] = fingerprint(secret) if secret else ""
+		snapshot[doctype] = records
+	return snapshot
+
+
+def plan() -> list[Action]:
+	settings = read_settings()
+	capabilities = read_capabilities()
+	return plan_bootstrap(settings, read_snapshot(settings, capabilities), capabilities)
+
+
+def apply(actions: list[Action]) -> None:
+	"""Carry the actions out in order, committing each so a failure keeps what was already done."""
+	names: dict[str, str] = {}
+	for action in actions:
+		if action.operation is Operation.CREATE:
+			names[action.key] = _create(action, names)
+		elif action.operation is Operation.UPDATE:
+			_update(action, names)
+			names[action.key] = action.name
+		else:
+			names[action.key] = action.name
+		# A bench command commits itself; the Bench's 'New Bench' Agent Job is sent after commit.
+		frappe.db.commit()
+
+
+def bootstrap(dry_run: bool = False) -> list[Action]:
+	"""Plan, and unless `dry_run`, apply. Returns the plan."""
+	actions = plan()
+	if not dry_run:
+		apply(actions)
+	return actions
+
+
+def after_install() -> None:
+	"""Bootstrap right after install when Selfhost Settings are complete; otherwise say what is missing."""
+	missing = missing_settings(read_settings())
+	if missing:
+		print(
+			"press_selfhost: bootstrap skipped until these Selfhost Settings are set: "
+			f"{', '.join(missing)}; then run `bench --site {frappe.local.site} press-selfhost bootstrap`."
+		)
+		return
+	print(summary_table(bootstrap()))
+
+
+def _create(action: Action, names: dict[str, str]) -> str:
+	fields, children = named(action, names)
+	doc = frappe.new_doc(action.doctype)
+	doc.update(fields)
+	for table, rows in children.items():
+		for row in rows:
+			doc.append(table, row)
+	if action.name:
+		doc.name = action.name
+	if action.doctype == "Deploy Candidate" and not doc.get("dependencies"):
+		# ReleaseGroup.create_deploy_candidate copies these; we insert the candidate without building.
+		for dependency in frappe.get_doc("Release Group", doc.group).dependencies:
+			doc.append("dependencies", {"dependency": dependency.dependency, "version": dependency.version})
+	if action.insert_method is InsertMethod.DB_INSERT:
+		doc.db_insert()
+	else:
+		doc.insert(ignore_permissions=True)
+	return doc.name
+
+
+def _update(action: Action, names: dict[str, str]) -> None:
+	fields, _children = named(action, names)
+	if action.insert_method is InsertMethod.DB_INSERT:
+		frappe.db.set_value(action.doctype, action.name, fields, update_modified=True)
+		return
+	doc = frappe.get_doc(action.doctype, action.name)
+	doc.update(fields)
+	doc.save(ignore_permissions=True)
