@@ -98,14 +98,18 @@ def read_snapshot(settings: BootstrapSettings, capabilities: PressCapabilities) 
 	return snapshot
 
 
-def plan() -> list[Action]:
-	settings = read_settings()
+def plan(settings: BootstrapSettings | None = None) -> list[Action]:
+	"""The plan for `settings` (by default Selfhost Settings) against this site's records."""
+	settings = settings or read_settings()
 	capabilities = read_capabilities()
 	return plan_bootstrap(settings, read_snapshot(settings, capabilities), capabilities)
 
 
-def apply(actions: list[Action]) -> None:
-	"""Carry the actions out in order, committing each so a failure keeps what was already done."""
+def apply(actions: list[Action]) -> dict[str, str]:
+	"""Carry the actions out in order, committing each so a failure keeps what was already done.
+
+	Returns the name of each action's record, by action key.
+	"""
 	names: dict[str, str] = {}
 	for action in actions:
 		if action.operation is Operation.CREATE:
@@ -117,11 +121,12 @@ def apply(actions: list[Action]) -> None:
 			names[action.key] = action.name
 		# A bench command commits itself; the Bench's 'New Bench' Agent Job is sent after commit.
 		frappe.db.commit()
+	return names
 
 
-def bootstrap(dry_run: bool = False) -> list[Action]:
+def bootstrap(dry_run: bool = False, settings: BootstrapSettings | None = None) -> list[Action]:
 	"""Plan, and unless `dry_run`, apply. Returns the plan."""
-	actions = plan()
+	actions = plan(settings)
 	if not dry_run:
 		apply(actions)
 	return actions
@@ -153,6 +158,9 @@ def _create(action: Action, names: dict[str, str]) -> str:
 		for dependency in frappe.get_doc("Release Group", doc.group).dependencies:
 			doc.append("dependencies", {"dependency": dependency.dependency, "version": dependency.version})
 	if action.insert_method is InsertMethod.DB_INSERT:
+		# insert() would stamp these; db_insert() skips that along with the hooks.
+		doc.owner = doc.modified_by = frappe.session.user
+		doc.creation = doc.modified = frappe.utils.now_datetime()
 		doc.db_insert()
 	else:
 		doc.insert(ignore_permissions=True)
