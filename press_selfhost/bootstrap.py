@@ -158,9 +158,6 @@ def _create(action: Action, names: dict[str, str]) -> str:
 		for dependency in frappe.get_doc("Release Group", doc.group).dependencies:
 			doc.append("dependencies", {"dependency": dependency.dependency, "version": dependency.version})
 	if action.insert_method is InsertMethod.DB_INSERT:
-		# insert() would stamp these; db_insert() skips that along with the hooks.
-		doc.owner = doc.modified_by = frappe.session.user
-		doc.creation = doc.modified = frappe.utils.now_datetime()
 		doc.db_insert()
 	else:
 		doc.insert(ignore_permissions=True)
