@@ -56,12 +56,17 @@ SECRET_SETTINGS = (
 SNAPSHOT_FILTERS = {"Bench": {"status": ("!=", "Archived")}}
 
 
-def read_settings() -> BootstrapSettings:
+def read_settings_values() -> dict:
+	"""Selfhost Settings as a dict, with the Password fields bootstrap and the doctor use decrypted."""
 	settings = frappe.get_single("Selfhost Settings")
 	values = settings.as_dict()
 	for fieldname in SECRET_SETTINGS:
 		values[fieldname] = settings.get_password(fieldname, raise_exception=False) or ""
-	return settings_from_values(values)
+	return values
+
+
+def read_settings() -> BootstrapSettings:
+	return settings_from_values(read_settings_values())
 
 
 def read_capabilities() -> PressCapabilities:

@@ -40,4 +40,26 @@ def bootstrap(context, dry_run=False):
 		click.echo(f"\n{changes} of {len(actions)} records created or updated.")
 
 
+@press_selfhost.command("doctor")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@pass_context
+def doctor(context, as_json=False):
+	"""Check that each service answers as Press will use it; exit non-zero when one does not."""
+	import frappe
+
+	from press_selfhost.bootstrap import read_settings_values
+	from press_selfhost.doctor import all_ok, configured_checks, results_json, results_text, run_checks
+
+	frappe.init(get_site(context))
+	frappe.connect()
+	try:
+		checks, secrets = configured_checks(read_settings_values())
+	finally:
+		frappe.destroy()
+	results = run_checks(checks, secrets)
+	click.echo(results_json(results) if as_json else results_text(results))
+	if not all_ok(results):
+		raise SystemExit(1)
+
+
 commands = [press_selfhost]
