@@ -166,6 +166,7 @@ def _create(action: Action, names: dict[str, str]) -> str:
 		doc.db_insert()
 	else:
 		doc.insert(ignore_permissions=True)
+	_write_hook_free(action, doc.name, fields)
 	return doc.name
 
 
@@ -177,3 +178,11 @@ def _update(action: Action, names: dict[str, str]) -> None:
 	doc = frappe.get_doc(action.doctype, action.name)
 	doc.update(fields)
 	doc.save(ignore_permissions=True)
+	_write_hook_free(action, action.name, fields)
+
+
+def _write_hook_free(action: Action, name: str, fields: dict) -> None:
+	"""Write the fields a Press hook overwrites on insert or save (e.g. ProxyServer.validate)."""
+	values = {fieldname: fields[fieldname] for fieldname in action.hook_free_fields if fieldname in fields}
+	if values:
+		frappe.db.set_value(action.doctype, name, values, update_modified=False)

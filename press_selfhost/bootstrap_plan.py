@@ -128,6 +128,8 @@ class Action:
 	# how to create it; a record created with DB_INSERT is also updated without hooks
 	insert_method: InsertMethod = InsertMethod.INSERT
 	secret_fields: frozenset[str] = frozenset()
+	# written without hooks after insert or save, because a Press hook would overwrite them
+	hook_free_fields: frozenset[str] = frozenset()
 	reason: str = ""
 
 	def printable_fields(self) -> dict[str, object]:
@@ -151,6 +153,7 @@ class _Record:
 	create_only: frozenset[str] = frozenset()
 	secret_fields: frozenset[str] = frozenset()
 	insert_method: InsertMethod = InsertMethod.INSERT
+	hook_free_fields: frozenset[str] = frozenset()
 	reason: str = ""
 
 
@@ -181,6 +184,7 @@ def plan_bootstrap(
 				children=record.children,
 				insert_method=record.insert_method,
 				secret_fields=record.secret_fields,
+				hook_free_fields=record.hook_free_fields,
 				reason=record.reason,
 			)
 			resolved[record.key] = record.name if record.name else Ref(record.key)
@@ -203,6 +207,7 @@ def plan_bootstrap(
 				fields=changed,
 				insert_method=record.insert_method,
 				secret_fields=record.secret_fields & changed.keys(),
+				hook_free_fields=record.hook_free_fields & changed.keys(),
 				reason=record.reason,
 			)
 			resolved[record.key] = existing_name
@@ -439,9 +444,13 @@ def _infrastructure(settings: BootstrapSettings, capabilities: PressCapabilities
 				"private_ip": settings.proxy_server_private_ip,
 				"is_primary": 1,
 				"agent_password": settings.proxy_agent_password,
+				# Newer Press sends agent requests for servers without `ip` through this proxy
+				# (https://n1/<server>:443/agent/...); Traefik reaches each agent by name instead.
+				"use_as_proxy_for_agent_and_metrics": 0,
 			},
 			children={"domains": ({"domain": domain},)},
 			secret_fields=frozenset({"agent_password"}),
+			hook_free_fields=frozenset({"use_as_proxy_for_agent_and_metrics"}),
 			reason=f"press_selfhost's proxy service; {no_ansible}",
 		),
 		_Record(
@@ -728,6 +737,7 @@ def _keep_known_fields(record: _Record, capabilities: PressCapabilities) -> _Rec
 		fields={k: v for k, v in record.fields.items() if k in known},
 		children=children,
 		secret_fields=record.secret_fields & known,
+		hook_free_fields=record.hook_free_fields & known,
 	)
 
 

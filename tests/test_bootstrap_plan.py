@@ -130,6 +130,7 @@ PRESS_AUG_2026 = PressCapabilities(
 	fields={
 		**PRESS_FEB_2025.fields,
 		"Deploy Candidate": frozenset({"group", "team", "apps"}),
+		"Proxy Server": PRESS_FEB_2025.fields["Proxy Server"] | {"use_as_proxy_for_agent_and_metrics"},
 	},
 	select_options={**PRESS_FEB_2025.select_options, "Root Domain.dns_provider": ("AWS Route 53", "Generic")},
 )
@@ -233,6 +234,14 @@ def test_the_dns_provider_is_chosen_from_what_press_offers():
 	)
 	with pytest.raises(ConfigurationError, match="Cloudflare"):
 		plan_bootstrap(SETTINGS, {}, nothing_known)
+
+
+def test_newer_press_does_not_route_agent_requests_through_the_proxy():
+	proxy = {a.key: a for a in plan_bootstrap(SETTINGS, {}, PRESS_AUG_2026)}["Proxy Server"]
+	assert proxy.fields["use_as_proxy_for_agent_and_metrics"] == 0
+	assert proxy.hook_free_fields == {"use_as_proxy_for_agent_and_metrics"}
+	old = {a.key: a for a in plan_bootstrap(SETTINGS, {}, PRESS_FEB_2025)}["Proxy Server"]
+	assert "use_as_proxy_for_agent_and_metrics" not in old.fields and not old.hook_free_fields
 
 
 def test_fields_the_installed_press_lacks_are_left_out():

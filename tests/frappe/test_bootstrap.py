@@ -91,6 +91,11 @@ class TestBootstrap(IntegrationTestCase):
 			frappe.get_doc("Database Server", f"m1.{domain}").get_password("mariadb_root_password"),
 			self.settings.mariadb_root_password,
 		)
+		if frappe.get_meta("Proxy Server").has_field("use_as_proxy_for_agent_and_metrics"):
+			# else newer Press would send f1's agent requests through n1 instead of to f1 by name
+			self.assertEqual(
+				frappe.db.get_value("Proxy Server", f"n1.{domain}", "use_as_proxy_for_agent_and_metrics"), 0
+			)
 		certificate = frappe.get_doc("TLS Certificate", f"*.{domain}")
 		self.assertEqual((certificate.wildcard, certificate.status), (1, "Active"))
 
