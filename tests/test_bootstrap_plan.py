@@ -382,3 +382,18 @@ def test_the_summary_table_shows_every_action_and_marks_hook_free_writes():
 	assert table[1].startswith("create (no hooks)  TLS Certificate")
 	assert any("Bench" in line and "group=<Release Group>" in line for line in table)
 	assert not any(secret in "\n".join(table) for secret in SECRETS.values())
+
+
+@pytest.mark.parametrize("capabilities", [PRESS_FEB_2025, PRESS_AUG_2026], ids=["feb-2025", "aug-2026"])
+def test_records_linked_by_name_come_first_and_the_order_is_deterministic(capabilities):
+	actions = plan_bootstrap(SETTINGS, {}, capabilities)
+	assert actions == plan_bootstrap(SETTINGS, {}, capabilities)
+	position = {(a.name): index for index, a in enumerate(actions) if a.name}
+	for index, action in enumerate(actions):
+		# TLS Certificate.domain is Data, not a link: the certificate must precede the Root Domain,
+		# whose after_insert would otherwise ask certbot for one.
+		values = [v for k, v in action.fields.items() if (action.doctype, k) != ("TLS Certificate", "domain")]
+		values += [v for rows in action.children.values() for row in rows for v in row.values()]
+		for value in values:
+			if isinstance(value, str) and value in position and value != action.name:
+				assert position[value] < index, f"{action.key} links to {value} before it is created"
