@@ -68,7 +68,7 @@ class BootstrapSettings:
 	proxy_agent_password: str
 	mariadb_root_password: str
 	bench_image: str
-	cluster: str = "default"
+	cluster: str = "Default"  # the cluster Press's own install creates, reused and made Generic
 	frappe_version: str = "Version 15"
 	frappe_repository_url: str = "https://github.com/frappe/frappe"
 	frappe_branch: str = "version-15"
@@ -742,12 +742,21 @@ def _keep_known_fields(record: _Record, capabilities: PressCapabilities) -> _Rec
 
 
 def _find(records: Mapping[str, Mapping[str, object]], record: _Record) -> str | None:
-	"""The name of the existing record matching the lookup (the first by name, for stability)."""
+	"""The name of the existing record matching the lookup (the first by name, for stability).
+
+	Names are matched regardless of case, as MariaDB's collation does: "default" would collide with
+	an existing "Default" on insert.
+	"""
 	if any(isinstance(value, Ref) for value in record.lookup.values()):
 		return None  # it refers to a record that does not exist yet, so it cannot exist either
 	for name in sorted(records):
 		values = {**records[name], "name": name}
-		if all(_same(value, values.get(key)) for key, value in record.lookup.items()):
+		if all(
+			_normal(value).casefold() == _normal(values.get(key)).casefold()
+			if key == "name"
+			else _same(value, values.get(key))
+			for key, value in record.lookup.items()
+		):
 			return name
 	return None
 

@@ -227,7 +227,7 @@ def test_the_dns_provider_is_chosen_from_what_press_offers():
 	assert old.fields["dns_provider"] == "AWS Route 53"
 	assert old.fields["aws_access_key_id"]
 	assert "aws_secret_access_key" in old.secret_fields
-	assert new.fields == {"dns_provider": "Generic", "default_cluster": "default"}
+	assert new.fields == {"dns_provider": "Generic", "default_cluster": "Default"}
 
 	nothing_known = dataclasses.replace(
 		PRESS_FEB_2025, select_options={"Root Domain.dns_provider": ("Cloudflare",)}
@@ -362,7 +362,7 @@ def test_settings_are_read_from_selfhost_settings_fieldnames_with_defaults():
 	}
 	chosen = settings_from_values(values)
 	assert missing_settings(chosen) == []
-	assert chosen.smtp_port == 25 and chosen.cluster == "default" and chosen.keycloak_url == ""
+	assert chosen.smtp_port == 25 and chosen.cluster == "Default" and chosen.keycloak_url == ""
 	assert chosen.site_plans == (SitePlanSpec("starter", "Starter"), SitePlanSpec("business", "business"))
 	assert missing_settings(settings_from_values({"domain": "example.com"}))[:2] == [
 		"bootstrap_admin_email",
@@ -397,3 +397,11 @@ def test_records_linked_by_name_come_first_and_the_order_is_deterministic(capabi
 		for value in values:
 			if isinstance(value, str) and value in position and value != action.name:
 				assert position[value] < index, f"{action.key} links to {value} before it is created"
+
+
+def test_the_cluster_press_installs_is_reused_even_when_named_in_another_case():
+	chosen = dataclasses.replace(SETTINGS, cluster="default")
+	snapshot = {"Cluster": {"Default": {"cloud_provider": "AWS EC2", "title": None, "public": 0}}}
+	cluster = {a.key: a for a in plan_bootstrap(chosen, snapshot, PRESS_FEB_2025)}["Cluster"]
+	assert (cluster.operation, cluster.name) == (Operation.UPDATE, "Default")
+	assert cluster.fields == {"cloud_provider": "Generic", "title": "default", "public": 1}
