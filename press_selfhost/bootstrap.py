@@ -7,7 +7,7 @@ certbot. Nothing here runs Ansible or SSH: servers are written Active directly.
 """
 
 import frappe
-from frappe.utils.password import get_decrypted_password
+from frappe.utils.password import get_decrypted_password, set_encrypted_password
 
 from press_selfhost.bootstrap_plan import (
 	Action,
@@ -39,6 +39,7 @@ PLANNED_DOCTYPES = (
 	"Release Group",
 	"Deploy Candidate",
 	"Bench",
+	"Press Settings",
 	"Site Plan",
 	"Backup Bucket",
 	"Email Account",
@@ -89,12 +90,18 @@ def read_capabilities() -> PressCapabilities:
 
 
 def read_snapshot(settings: BootstrapSettings, capabilities: PressCapabilities) -> dict:
-	"""Every record of the planned DocTypes (one query each), Password fields as fingerprints."""
+	"""Every record of the planned DocTypes (one query each), Password fields as fingerprints.
+
+	A Single DocType (Press Settings) is one record named after the DocType.
+	"""
 	secret_fields = planned_secret_fields(settings, capabilities)
 	snapshot = {}
 	for doctype in PLANNED_DOCTYPES:
-		rows = frappe.get_all(doctype, fields=["*"], filters=SNAPSHOT_FILTERS.get(doctype))
-		records = {row.pop("name"): row for row in rows}
+		if frappe.get_meta(doctype).issingle:
+			records = {doctype: frappe.get_single(doctype).as_dict(no_default_fields=True)}
+		else:
+			rows = frappe.get_all(doctype, fields=["*"], filters=SNAPSHOT_FILTERS.get(doctype))
+			records = {row.pop("name"): row for row in rows}
 		for fieldname in secret_fields.get(doctype, ()):
 			for name, record in records.items():
 				secret = get_decrypted_password(doctype, name, fieldname, raise_exception=False)
@@ -173,6 +180,10 @@ def _create(action: Action, names: dict[str, str]) -> str:
 def _update(action: Action, names: dict[str, str]) -> None:
 	fields, _children = named(action, names)
 	if action.insert_method is InsertMethod.DB_INSERT:
+		for fieldname in action.secret_fields & fields.keys():
+			# as Document._save_passwords does: the secret in __Auth, a mask in the column
+			set_encrypted_password(action.doctype, action.name, fields[fieldname], fieldname)
+			fields[fieldname] = "*" * len(fields[fieldname])
 		frappe.db.set_value(action.doctype, action.name, fields, update_modified=True)
 		return
 	doc = frappe.get_doc(action.doctype, action.name)

@@ -78,6 +78,8 @@ class BootstrapSettings:
 	site_plans: tuple[SitePlanSpec, ...] = (SitePlanSpec("selfhost-free", "Free"),)
 	minio_endpoint_url: str = ""
 	minio_region: str = "us-east-1"
+	minio_access_key: str = ""
+	minio_secret_key: str = ""
 	backups_bucket: str = ""
 	smtp_host: str = ""
 	smtp_port: int = 25
@@ -158,8 +160,11 @@ class _Record:
 
 
 def fingerprint(secret: str) -> str:
-	"""How a secret appears in a snapshot: comparable, not reversible, never the secret itself."""
-	return "sha256:" + hashlib.sha256(secret.encode()).hexdigest()
+	"""How a secret appears in a snapshot: comparable, not reversible, never the secret itself.
+
+	No secret is "" on both sides, so an unset Password field matches an empty setting.
+	"""
+	return "sha256:" + hashlib.sha256(secret.encode()).hexdigest() if secret else ""
 
 
 def plan_bootstrap(
@@ -308,6 +313,8 @@ def settings_from_values(values: Mapping[str, object]) -> BootstrapSettings:
 		site_plans=parse_site_plans(text("site_plans")) or defaults.site_plans,
 		minio_endpoint_url=text("minio_endpoint_url"),
 		minio_region=text("minio_region", defaults.minio_region),
+		minio_access_key=text("minio_access_key"),
+		minio_secret_key=text("minio_secret_key"),
 		backups_bucket=text("backups_bucket"),
 		smtp_host=text("postal_smtp_host"),
 		smtp_port=number("postal_smtp_port", defaults.smtp_port),
@@ -352,6 +359,8 @@ def summary_table(actions: list[Action]) -> str:
 def _records(settings: BootstrapSettings, capabilities: PressCapabilities) -> list[_Record]:
 	"""Every record self-hosting needs, in the order Press's links and hooks require."""
 	records = _infrastructure(settings, capabilities)
+	records += _backup_bucket(settings)
+	records.append(_press_settings(settings))
 	records += _team_and_bench(settings)
 	records += [
 		_Record(
@@ -491,6 +500,53 @@ def _infrastructure(settings: BootstrapSettings, capabilities: PressCapabilities
 	]
 
 
+def _backup_bucket(settings: BootstrapSettings) -> list[_Record]:
+	if not (settings.minio_endpoint_url and settings.backups_bucket):
+		return []
+	return [
+		_Record(
+			key="Backup Bucket",
+			doctype="Backup Bucket",
+			name=settings.backups_bucket,
+			lookup={"name": settings.backups_bucket},
+			fields={
+				"bucket_name": settings.backups_bucket,
+				"cluster": settings.cluster,
+				"region": settings.minio_region,
+				"endpoint_url": settings.minio_endpoint_url,
+			},
+			reason="offsite backups of the cluster go to MinIO",
+		)
+	]
+
+
+def _press_settings(settings: BootstrapSettings) -> _Record:
+	"""Press Settings (a Single): the platform's domain and cluster, no frappe.io, MinIO's keys."""
+	fields: dict[str, object] = {
+		"domain": settings.domain,
+		"cluster": settings.cluster,
+		# Newer Press pushes each team's billing details to frappe.io on save unless this is set.
+		"disable_frappe_auth": 1,
+	}
+	if settings.minio_endpoint_url and settings.backups_bucket:
+		fields |= {
+			"aws_s3_bucket": settings.backups_bucket,
+			"offsite_backups_access_key_id": settings.minio_access_key,
+			"offsite_backups_secret_access_key": settings.minio_secret_key,
+		}
+	return _Record(
+		key="Press Settings",
+		doctype="Press Settings",
+		name="Press Settings",
+		lookup={"name": "Press Settings"},
+		fields=fields,
+		secret_fields=frozenset({"offsite_backups_secret_access_key"}) & fields.keys(),
+		# saving it through the form would demand certbot settings that self-hosting never uses
+		insert_method=InsertMethod.DB_INSERT,
+		reason="the platform's defaults; frappe.io sync off; offsite backups to MinIO",
+	)
+
+
 def _team_and_bench(settings: BootstrapSettings) -> list[_Record]:
 	app_server = settings.server_name(APP_SERVER_HOSTNAME)
 	docker_repository, _, docker_tag = settings.bench_image.rpartition(":")
@@ -547,6 +603,7 @@ def _team_and_bench(settings: BootstrapSettings) -> list[_Record]:
 				"last_github_poll_failed": 1,
 			},
 			children={"versions": ({"version": settings.frappe_version},)},
+			create_only=frozenset({"team"}),  # an existing public source keeps its owner
 			reason="last_github_poll_failed=1: Press never polls GitHub for it",
 		),
 		_Record(
@@ -561,7 +618,7 @@ def _team_and_bench(settings: BootstrapSettings) -> list[_Record]:
 				"status": "Approved",
 				"cloned": 1,
 			},
-			create_only=frozenset({"status", "cloned"}),
+			create_only=frozenset({"status", "cloned", "team"}),
 			reason="the code in the bench image, as a release Press can deploy",
 		),
 		_Record(
@@ -634,22 +691,6 @@ def _team_and_bench(settings: BootstrapSettings) -> list[_Record]:
 
 def _services(settings: BootstrapSettings, capabilities: PressCapabilities) -> list[_Record]:
 	records = []
-	if settings.minio_endpoint_url and settings.backups_bucket:
-		records.append(
-			_Record(
-				key="Backup Bucket",
-				doctype="Backup Bucket",
-				name=settings.backups_bucket,
-				lookup={"name": settings.backups_bucket},
-				fields={
-					"bucket_name": settings.backups_bucket,
-					"cluster": settings.cluster,
-					"region": settings.minio_region,
-					"endpoint_url": settings.minio_endpoint_url,
-				},
-				reason="offsite backups of the cluster go to MinIO",
-			)
-		)
 	if settings.smtp_host and settings.mail_from_address:
 		records.append(
 			_Record(

@@ -45,6 +45,13 @@ FIELDS_FEB_2025 = {
 	"Database Server": SERVER_FIELDS | {"mariadb_root_password"},
 	"Server": SERVER_FIELDS
 	| {"proxy_server", "database_server", "public", "use_for_new_benches", "use_for_new_sites"},
+	"Press Settings": {
+		"domain",
+		"cluster",
+		"aws_s3_bucket",
+		"offsite_backups_access_key_id",
+		"offsite_backups_secret_access_key",
+	},
 	"User": {"email", "first_name", "send_welcome_email"},
 	"Team": {"user", "enabled", "free_account", "team_members"},
 	"Team.team_members": {"user"},
@@ -131,6 +138,7 @@ PRESS_AUG_2026 = PressCapabilities(
 		**PRESS_FEB_2025.fields,
 		"Deploy Candidate": frozenset({"group", "team", "apps"}),
 		"Proxy Server": PRESS_FEB_2025.fields["Proxy Server"] | {"use_as_proxy_for_agent_and_metrics"},
+		"Press Settings": PRESS_FEB_2025.fields["Press Settings"] | {"disable_frappe_auth"},
 	},
 	select_options={**PRESS_FEB_2025.select_options, "Root Domain.dns_provider": ("AWS Route 53", "Generic")},
 )
@@ -139,6 +147,7 @@ SECRETS = {
 	"app_agent_password": "app-agent-secret-1",
 	"proxy_agent_password": "proxy-agent-secret-2",
 	"mariadb_root_password": "mariadb-root-secret-3",
+	"minio_secret_key": "minio-secret-6",
 	"smtp_password": "smtp-secret-4",
 	"keycloak_client_secret": "keycloak-secret-5",
 }
@@ -150,6 +159,7 @@ SETTINGS = BootstrapSettings(
 	database_server_private_ip="mariadb",
 	bench_image="registry.example.com/bench:v15.1",
 	minio_endpoint_url="http://minio:9000",
+	minio_access_key="minio-access",
 	backups_bucket="backups",
 	smtp_host="postal-smtp",
 	smtp_port=25,
@@ -204,7 +214,8 @@ def test_a_fresh_press_gets_every_record_created_in_dependency_order():
 			if isinstance(value, Ref):
 				assert value.key in keys[:position], f"{action.key} refers to {value.key} before it exists"
 	assert "Site Plan starter" in keys and "Site Plan business" in keys
-	assert keys[-3:] == ["Backup Bucket", "Email Account", "Social Login Key"]
+	assert keys[6:9] == ["Backup Bucket", "Press Settings", "User"]
+	assert keys[-2:] == ["Email Account", "Social Login Key"]
 
 
 def test_the_wildcard_certificate_skips_hooks_and_servers_are_active_without_ip():
@@ -242,6 +253,15 @@ def test_newer_press_does_not_route_agent_requests_through_the_proxy():
 	assert proxy.hook_free_fields == {"use_as_proxy_for_agent_and_metrics"}
 	old = {a.key: a for a in plan_bootstrap(SETTINGS, {}, PRESS_FEB_2025)}["Proxy Server"]
 	assert "use_as_proxy_for_agent_and_metrics" not in old.fields and not old.hook_free_fields
+
+
+def test_press_settings_turn_frappe_io_off_where_press_has_the_switch():
+	new = {a.key: a for a in plan_bootstrap(SETTINGS, {}, PRESS_AUG_2026)}["Press Settings"]
+	assert new.fields["disable_frappe_auth"] == 1
+	assert new.fields["aws_s3_bucket"] == "backups"
+	assert new.secret_fields == {"offsite_backups_secret_access_key"}
+	old = {a.key: a for a in plan_bootstrap(SETTINGS, {}, PRESS_FEB_2025)}["Press Settings"]
+	assert "disable_frappe_auth" not in old.fields
 
 
 def test_fields_the_installed_press_lacks_are_left_out():
@@ -405,3 +425,10 @@ def test_the_cluster_press_installs_is_reused_even_when_named_in_another_case():
 	cluster = {a.key: a for a in plan_bootstrap(chosen, snapshot, PRESS_FEB_2025)}["Cluster"]
 	assert (cluster.operation, cluster.name) == (Operation.UPDATE, "Default")
 	assert cluster.fields == {"cloud_provider": "Generic", "title": "default", "public": 1}
+
+
+def test_an_empty_secret_matches_an_unset_password_field():
+	chosen = dataclasses.replace(SETTINGS, minio_secret_key="")
+	snapshot = applied({}, plan_bootstrap(chosen, {}, PRESS_FEB_2025))
+	assert snapshot["Press Settings"]["Press Settings"]["offsite_backups_secret_access_key"] == ""
+	assert {a.operation for a in plan_bootstrap(chosen, snapshot, PRESS_FEB_2025)} == {Operation.UNCHANGED}

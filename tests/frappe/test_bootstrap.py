@@ -50,9 +50,13 @@ class TestBootstrap(IntegrationTestCase):
 	def setUp(self):
 		self.settings = _settings()
 		self.created: list[tuple[str, str]] = []
+		# bootstrap points the Press Settings Single at the test's domain; put them back afterwards
+		self.press_settings = frappe.db.get_singles_dict("Press Settings")
 
 	def tearDown(self):
 		frappe.db.rollback()
+		for fieldname in ("domain", "cluster", "aws_s3_bucket", "offsite_backups_access_key_id"):
+			frappe.db.set_single_value("Press Settings", fieldname, self.press_settings.get(fieldname))
 		bench_names = [name for doctype, name in self.created if doctype == "Bench"]
 		if bench_names:
 			frappe.db.delete("Agent Job", {"bench": ("in", bench_names)})
