@@ -57,6 +57,10 @@ SECRET_SETTINGS = (
 SNAPSHOT_FILTERS = {"Bench": {"status": ("!=", "Archived")}}
 
 
+class BootstrapStopped(Exception):
+	"""An action failed; the records before it are saved. The message names the record, not its values."""
+
+
 def read_settings_values() -> dict:
 	"""Selfhost Settings as a dict, with the Password fields bootstrap and the doctor use decrypted."""
 	settings = frappe.get_single("Selfhost Settings")
@@ -124,13 +128,22 @@ def apply(actions: list[Action]) -> dict[str, str]:
 	"""
 	names: dict[str, str] = {}
 	for action in actions:
-		if action.operation is Operation.CREATE:
-			names[action.key] = _create(action, names)
-		elif action.operation is Operation.UPDATE:
-			_update(action, names)
-			names[action.key] = action.name
-		else:
-			names[action.key] = action.name
+		try:
+			if action.operation is Operation.CREATE:
+				names[action.key] = _create(action, names)
+			elif action.operation is Operation.UPDATE:
+				_update(action, names)
+				names[action.key] = action.name
+			else:
+				names[action.key] = action.name
+		except Exception as error:
+			frappe.db.rollback()
+			# `from None`: a traceback would show the action's fields, secrets included
+			raise BootstrapStopped(
+				f"Bootstrap stopped at {action.operation.value} {action.doctype} "
+				f"{action.name or action.key}: {type(error).__name__}: {error}. The records before it "
+				"are saved; fix the cause and run bootstrap again."
+			) from None
 		# A bench command commits itself; the Bench's 'New Bench' Agent Job is sent after commit.
 		frappe.db.commit()
 	return names
@@ -153,7 +166,11 @@ def after_install() -> None:
 			f"{', '.join(missing)}; then run `bench --site {frappe.local.site} press-selfhost bootstrap`."
 		)
 		return
-	print(summary_table(bootstrap()))
+	try:
+		print(summary_table(bootstrap()))
+	except BootstrapStopped as stopped:
+		# The app is installed either way; the admin reruns bootstrap once the cause is fixed.
+		print(f"press_selfhost: {stopped}")
 
 
 def _create(action: Action, names: dict[str, str]) -> str:

@@ -20,6 +20,7 @@ def bootstrap(context, dry_run=False):
 	"""Create or update the Press records self-hosting needs (idempotent), and print what was done."""
 	import frappe
 
+	from press_selfhost.bootstrap import BootstrapStopped
 	from press_selfhost.bootstrap import bootstrap as run_bootstrap
 	from press_selfhost.bootstrap_plan import Operation, summary_table
 	from press_selfhost.errors import ConfigurationError
@@ -28,8 +29,8 @@ def bootstrap(context, dry_run=False):
 	frappe.connect()
 	try:
 		actions = run_bootstrap(dry_run=dry_run)
-	except ConfigurationError as error:
-		raise click.ClickException(str(error)) from error
+	except (ConfigurationError, BootstrapStopped) as error:
+		raise click.ClickException(str(error)) from None
 	finally:
 		frappe.destroy()
 	click.echo(summary_table(actions))
