@@ -11,17 +11,19 @@ from frappe.utils.password import get_decrypted_password, set_encrypted_password
 
 from press_selfhost.bootstrap_plan import (
 	Action,
-	BootstrapSettings,
-	InsertMethod,
 	Operation,
-	PressCapabilities,
 	fingerprint,
-	missing_settings,
 	named,
 	plan_bootstrap,
 	planned_secret_fields,
-	settings_from_values,
 	summary_table,
+)
+from press_selfhost.bootstrap_records import (
+	BootstrapSettings,
+	InsertMethod,
+	PressCapabilities,
+	missing_settings,
+	settings_from_values,
 )
 
 PLANNED_DOCTYPES = (

@@ -8,20 +8,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from press_selfhost.bootstrap_plan import (
+	Operation,
+	fingerprint,
+	named,
+	plan_bootstrap,
+	summary_rows,
+	summary_table,
+)
+from press_selfhost.bootstrap_records import (
 	BootstrapSettings,
 	InsertMethod,
-	Operation,
 	PressCapabilities,
 	Ref,
 	SitePlanSpec,
-	fingerprint,
 	missing_settings,
-	named,
 	parse_site_plans,
-	plan_bootstrap,
 	settings_from_values,
-	summary_rows,
-	summary_table,
 )
 from press_selfhost.errors import ConfigurationError
 

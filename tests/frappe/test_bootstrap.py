@@ -9,7 +9,8 @@ import secrets
 import frappe
 
 from press_selfhost.bootstrap import apply, bootstrap, plan, read_capabilities
-from press_selfhost.bootstrap_plan import BootstrapSettings, Operation, SitePlanSpec
+from press_selfhost.bootstrap_plan import Operation
+from press_selfhost.bootstrap_records import BootstrapSettings, SitePlanSpec
 
 try:
 	from frappe.tests import IntegrationTestCase
