@@ -37,5 +37,8 @@ scheduler_events = {
 # Restore links (Remote File URLs) are served decrypted at /press-selfhost-backup/<file name>.
 page_renderer = ["press_selfhost.backup_download.BackupDownloadPage"]
 
-# -- Keycloak SSO (issue 8): a Frappe logout from anywhere also ends the Keycloak session.
+# Keycloak SSO: a Frappe logout from anywhere also ends the Keycloak session.
 on_logout = "press_selfhost.keycloak_login.forget_session"
+
+# Bootstrap: create Press's self-hosting records right after install when settings allow.
+after_install = "press_selfhost.bootstrap.after_install"

@@ -1,0 +1,66 @@
+"""`bench --site <site> press-selfhost …`: Frappe reads the `commands` list of `<app>.commands`.
+
+Every press_selfhost command is a subcommand of the `press-selfhost` click group below; add yours
+with `@press_selfhost.command(...)`.
+"""
+
+import click
+from frappe.commands import get_site, pass_context
+
+
+@click.group("press-selfhost")
+def press_selfhost():
+	"""Self-hosting Press: bootstrap its records, check the services."""
+
+
+@press_selfhost.command("bootstrap")
+@click.option("--dry-run", is_flag=True, help="Print the plan without changing anything.")
+@pass_context
+def bootstrap(context, dry_run=False):
+	"""Create or update the Press records self-hosting needs (idempotent), and print what was done."""
+	import frappe
+
+	from press_selfhost.bootstrap import BootstrapStopped
+	from press_selfhost.bootstrap import bootstrap as run_bootstrap
+	from press_selfhost.bootstrap_plan import Operation, summary_table
+	from press_selfhost.errors import ConfigurationError
+
+	frappe.init(get_site(context))
+	frappe.connect()
+	try:
+		actions = run_bootstrap(dry_run=dry_run)
+	except (ConfigurationError, BootstrapStopped) as error:
+		raise click.ClickException(str(error)) from None
+	finally:
+		frappe.destroy()
+	click.echo(summary_table(actions))
+	changes = sum(action.operation is not Operation.UNCHANGED for action in actions)
+	if dry_run:
+		click.echo(f"\nDry run: {changes} of {len(actions)} records would change; nothing was written.")
+	else:
+		click.echo(f"\n{changes} of {len(actions)} records created or updated.")
+
+
+@press_selfhost.command("doctor")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@pass_context
+def doctor(context, as_json=False):
+	"""Check that each service answers as Press will use it; exit non-zero when one does not."""
+	import frappe
+
+	from press_selfhost.bootstrap import read_settings_values
+	from press_selfhost.doctor import all_ok, configured_checks, results_json, results_text, run_checks
+
+	frappe.init(get_site(context))
+	frappe.connect()
+	try:
+		checks, secrets = configured_checks(read_settings_values())
+	finally:
+		frappe.destroy()
+	results = run_checks(checks, secrets)
+	click.echo(results_json(results) if as_json else results_text(results))
+	if not all_ok(results):
+		raise SystemExit(1)
+
+
+commands = [press_selfhost]

@@ -1,0 +1,151 @@
+"""Bootstrap in a real bench with Press: the records it writes, and that a second run changes nothing.
+
+Bootstrap commits after each record (as the bench command does), so the test uses names of its own
+(a random domain, cluster, team owner and plan codes) and deletes what it created afterwards.
+"""
+
+import secrets
+
+import frappe
+from frappe.utils.password import get_decrypted_password, set_encrypted_password
+
+from press_selfhost.bootstrap import apply, bootstrap, plan, read_capabilities
+from press_selfhost.bootstrap_plan import Operation
+from press_selfhost.bootstrap_records import BootstrapSettings, SitePlanSpec
+
+try:
+	from frappe.tests import IntegrationTestCase
+except ImportError:  # Frappe 15
+	from frappe.tests.utils import FrappeTestCase as IntegrationTestCase
+
+
+def _settings() -> BootstrapSettings:
+	run = secrets.token_hex(4)
+	return BootstrapSettings(
+		domain=f"bootstrap-{run}.test",
+		admin_email=f"platform-{run}@example.com",
+		app_server_private_ip="10.0.0.11",
+		proxy_server_private_ip="10.0.0.12",
+		database_server_private_ip="10.0.0.13",
+		app_agent_password=secrets.token_hex(16),
+		proxy_agent_password=secrets.token_hex(16),
+		mariadb_root_password=secrets.token_hex(16),
+		bench_image=f"registry.local/bench-{run}:v1",
+		cluster=f"selfhost-{run}",
+		release_group_title=f"Self-hosted {run}",
+		site_plans=(SitePlanSpec(f"plan-{run}", "Test plan"),),
+		minio_endpoint_url="http://minio:9000",
+		backups_bucket=f"backups-{run}",
+		smtp_host="postal-smtp",
+		smtp_port=25,
+		smtp_username="press",
+		smtp_password=secrets.token_hex(8),
+		mail_from_address=f"cloud@bootstrap-{run}.test",
+		keycloak_url="http://keycloak:8080",
+		keycloak_realm="cloud",
+		keycloak_client_id="press-dashboard",
+		keycloak_client_secret=secrets.token_hex(8),
+	)
+
+
+class TestBootstrap(IntegrationTestCase):
+	def setUp(self):
+		self.settings = _settings()
+		self.created: list[tuple[str, str]] = []
+		# bootstrap points the Press Settings Single at the test's domain; put them back afterwards
+		self.press_settings = frappe.db.get_singles_dict("Press Settings")
+		self.press_settings_secret = get_decrypted_password(
+			"Press Settings", "Press Settings", "offsite_backups_secret_access_key", raise_exception=False
+		)
+
+	def tearDown(self):
+		frappe.db.rollback()
+		for fieldname in ("domain", "cluster", "aws_s3_bucket", "offsite_backups_access_key_id"):
+			frappe.db.set_single_value("Press Settings", fieldname, self.press_settings.get(fieldname))
+		if self.press_settings_secret:
+			set_encrypted_password(
+				"Press Settings",
+				"Press Settings",
+				self.press_settings_secret,
+				"offsite_backups_secret_access_key",
+			)
+		else:
+			frappe.db.delete(
+				"__Auth", {"doctype": "Press Settings", "fieldname": "offsite_backups_secret_access_key"}
+			)
+		bench_names = [name for doctype, name in self.created if doctype == "Bench"]
+		if bench_names:
+			frappe.db.delete("Agent Job", {"bench": ("in", bench_names)})
+		for doctype, name in reversed(self.created):
+			meta = frappe.get_meta(doctype)
+			for table in meta.get_table_fields():
+				frappe.db.delete(table.options, {"parent": name, "parenttype": doctype})
+			frappe.db.delete(doctype, {"name": name})
+			frappe.db.delete("__Auth", {"doctype": doctype, "name": name})
+		frappe.db.commit()
+
+	def _apply(self):
+		actions = plan(self.settings)
+		names = apply(actions)
+		self.created += [(a.doctype, names[a.key]) for a in actions if a.operation is Operation.CREATE]
+		return actions, names
+
+	def test_bootstrap_twice_creates_the_records_once_and_then_changes_nothing(self):
+		first, names = self._apply()
+		self.assertIn(Operation.CREATE, {a.operation for a in first})
+
+		second = plan(self.settings)
+		changed = [(a.key, sorted(a.fields)) for a in second if a.operation is not Operation.UNCHANGED]
+		self.assertEqual(changed, [], "a second bootstrap must change nothing")
+
+		domain = self.settings.domain
+		for doctype, hostname in (("Server", "f1"), ("Proxy Server", "n1"), ("Database Server", "m1")):
+			server = frappe.get_doc(doctype, f"{hostname}.{domain}")
+			self.assertEqual(server.status, "Active")
+			self.assertFalse(server.ip, "an ip would make Press write a Route 53 record")
+		self.assertEqual(
+			frappe.get_doc("Server", f"f1.{domain}").get_password("agent_password"),
+			self.settings.app_agent_password,
+		)
+		self.assertEqual(
+			frappe.get_doc("Database Server", f"m1.{domain}").get_password("mariadb_root_password"),
+			self.settings.mariadb_root_password,
+		)
+		if frappe.get_meta("Proxy Server").has_field("use_as_proxy_for_agent_and_metrics"):
+			# else newer Press would send f1's agent requests through n1 instead of to f1 by name
+			self.assertEqual(
+				frappe.db.get_value("Proxy Server", f"n1.{domain}", "use_as_proxy_for_agent_and_metrics"), 0
+			)
+		certificate = frappe.get_doc("TLS Certificate", f"*.{domain}")
+		self.assertEqual((certificate.wildcard, certificate.status), (1, "Active"))
+
+		dns_providers = read_capabilities().options("Root Domain", "dns_provider")
+		expected_provider = "Generic" if "Generic" in dns_providers else "AWS Route 53"
+		self.assertEqual(frappe.db.get_value("Root Domain", domain, "dns_provider"), expected_provider)
+
+		self.assertEqual(frappe.db.get_value("App Source", names["App Source"], "last_github_poll_failed"), 1)
+		bench = frappe.get_doc("Bench", names["Bench"])
+		self.assertEqual((bench.status, bench.server), ("Active", f"f1.{domain}"))
+		self.assertEqual(bench.docker_image, self.settings.bench_image)
+		self.assertEqual(frappe.db.get_value("Team", names["Team"], "free_account"), 1)
+		self.assertEqual(frappe.db.get_value("Site Plan", self.settings.site_plans[0].name, "price_usd"), 0)
+		self.assertTrue(frappe.db.exists("Email Account", "Postal"))
+		self.assertTrue(frappe.db.exists("Social Login Key", "keycloak"))
+
+	def test_a_changed_image_updates_only_the_candidate_and_the_bench(self):
+		self._apply()
+		self.settings = BootstrapSettings(
+			**{**self.settings.__dict__, "bench_image": "registry.local/bench-next:v2"}
+		)
+		actions, names = self._apply()
+		updated = {a.key for a in actions if a.operation is Operation.UPDATE}
+		self.assertTrue(updated <= {"Deploy Candidate", "Bench"}, updated)
+		self.assertIn("Bench", updated)
+		self.assertEqual(
+			frappe.db.get_value("Bench", names["Bench"], "docker_image"), "registry.local/bench-next:v2"
+		)
+
+	def test_a_dry_run_writes_nothing(self):
+		actions = bootstrap(dry_run=True, settings=self.settings)
+		self.assertTrue(all(a.operation is Operation.CREATE for a in actions if a.doctype == "Server"))
+		self.assertFalse(frappe.db.exists("Server", f"f1.{self.settings.domain}"))
