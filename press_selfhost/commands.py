@@ -63,4 +63,14 @@ def doctor(context, as_json=False):
 		raise SystemExit(1)
 
 
+@press_selfhost.command("preview-mail")
+@click.argument("template")
+@click.option("--html", is_flag=True, help="Print the HTML form instead of the text form.")
+def preview_mail(template, html=False):
+	"""Render one of the platform's mails with sample values (no site needed)."""
+	from press_selfhost.mail_templates import main
+
+	raise SystemExit(main([template, *(["--html"] if html else [])]))
+
+
 commands = [press_selfhost]
