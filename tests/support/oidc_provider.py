@@ -49,7 +49,8 @@ def node_binary() -> str:
 
 def install_provider() -> None:
 	"""`npm ci` from the committed lock file, once per checkout."""
-	if (PROVIDER_DIR / "node_modules" / "oidc-provider").exists():
+	# npm writes its hidden lock file last, so a broken earlier install does not count as done.
+	if (PROVIDER_DIR / "node_modules" / ".package-lock.json").exists():
 		return
 	npm_cli = NODE_DIR / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js"
 	result = subprocess.run(
