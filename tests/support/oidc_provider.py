@@ -76,7 +76,7 @@ class OIDCProvider:
 	def __init__(
 		self, workdir: Path, clients: Sequence[dict], accounts: Sequence[dict], realm: str = "cloud"
 	):
-		self.workdir = workdir
+		self.workdir = workdir.resolve()  # the provider runs in tests/oidc, so relative paths would move
 		self.realm = realm
 		self.port = free_port()
 		self.server_url = f"http://127.0.0.1:{self.port}"
