@@ -112,8 +112,10 @@ class TestKeycloakLogin(IntegrationTestCase):
 		return answer
 
 	def session_user(self, browser):
+		"""The user of the browser's Frappe session; None for a guest (whose sid cookie is "Guest")."""
 		sid = browser.cookies.get("sid")
-		return frappe.db.get_value("Sessions", {"sid": sid}, "user") if sid else None
+		# Sessions has no `creation` column, which get_value orders by unless told otherwise.
+		return frappe.db.get_value("Sessions", {"sid": sid}, "user", order_by=None) if sid else None
 
 	# -- the flow -------------------------------------------------------------------------------
 	def test_first_login_creates_the_user_and_sends_it_to_press_account_setup(self):
