@@ -42,3 +42,6 @@ on_logout = "press_selfhost.keycloak_login.forget_session"
 
 # Bootstrap: create Press's self-hosting records right after install when settings allow.
 after_install = "press_selfhost.bootstrap.after_install"
+
+# Keycloak SSO: a signup (and so a first Keycloak login) must not depend on ip-api.com.
+override_doctype_class = {"Account Request": "press_selfhost.overrides.SelfhostAccountRequest"}

@@ -112,8 +112,15 @@ class TestKeycloakLogin(IntegrationTestCase):
 		return answer
 
 	def session_user(self, browser):
+		"""The user of the browser's Frappe session; None for a guest (whose sid cookie is "Guest")."""
 		sid = browser.cookies.get("sid")
-		return frappe.db.get_value("Sessions", {"sid": sid}, "user") if sid else None
+		return self.user_of_session(sid) if sid else None
+
+	@staticmethod
+	def user_of_session(sid):
+		"""The user of Frappe session `sid`, None once it ended. Not frappe.db.exists: Sessions has no
+		`name` column (exists would always say None) and no `creation` (get_value's default order)."""
+		return frappe.db.get_value("Sessions", {"sid": sid}, "user", order_by=None)
 
 	# -- the flow -------------------------------------------------------------------------------
 	def test_first_login_creates_the_user_and_sends_it_to_press_account_setup(self):
@@ -181,6 +188,7 @@ class TestKeycloakLogin(IntegrationTestCase):
 		browser = requests.Session()
 		self.log_in(browser, f"carol-{RUN}")
 		sid = browser.cookies["sid"]
+		self.assertEqual(self.user_of_session(sid), CAROL)
 
 		answer = browser.get(f"{self.site_url}/auth/keycloak/logout", allow_redirects=False)
 		frappe.db.rollback()
@@ -189,7 +197,7 @@ class TestKeycloakLogin(IntegrationTestCase):
 		location = answer.headers["Location"]
 		self.assertTrue(location.startswith(f"{self.provider.issuer}/protocol/openid-connect/logout?"))
 		self.assertIn("id_token_hint=", location)
-		self.assertFalse(frappe.db.exists("Sessions", {"sid": sid}))
+		self.assertIsNone(self.user_of_session(sid))
 		self.assertFalse(frappe.db.exists("Keycloak Session", {"frappe_session": sid}))
 		self.assertIn(self.provider.confirm_logout(browser, location).status_code, (302, 303))
 
@@ -197,6 +205,7 @@ class TestKeycloakLogin(IntegrationTestCase):
 		browser = requests.Session()
 		self.log_in(browser, f"carol-{RUN}")
 		sid = browser.cookies["sid"]
+		self.assertEqual(self.user_of_session(sid), CAROL)
 		id_token = frappe.db.get_value("Keycloak Session", {"frappe_session": sid}, "id_token")
 
 		# Logging out at Keycloak (not through us) makes it POST a logout token to our route.
@@ -204,16 +213,18 @@ class TestKeycloakLogin(IntegrationTestCase):
 		self.provider.confirm_logout(browser, end_session)
 		frappe.db.rollback()
 
-		self.assertFalse(frappe.db.exists("Sessions", {"sid": sid}))
+		self.assertIsNone(self.user_of_session(sid))
 		self.assertFalse(frappe.db.exists("Keycloak Session", {"frappe_session": sid}))
 
 	def test_back_channel_logout_token_with_a_nonce_is_refused(self):
 		browser = requests.Session()
 		self.log_in(browser, f"carol-{RUN}")
 		sid = browser.cookies["sid"]
+		self.assertEqual(self.user_of_session(sid), CAROL)
 		keycloak_session = frappe.db.get_value(
 			"Keycloak Session", {"frappe_session": sid}, "keycloak_session"
 		)
+		self.assertTrue(keycloak_session)  # the token below must name a real session to prove the refusal
 		now = int(time.time())
 		token = jwt.encode(
 			{
@@ -235,4 +246,4 @@ class TestKeycloakLogin(IntegrationTestCase):
 		)
 		frappe.db.rollback()
 		self.assertEqual(answer.status_code, 400)
-		self.assertTrue(frappe.db.exists("Sessions", {"sid": sid}))
+		self.assertEqual(self.user_of_session(sid), CAROL)
