@@ -289,7 +289,7 @@ def _ping_check(name: str, url: str, password: str, fields: tuple[str, str], tim
 			)
 		return f"{url} answers ping with the stored password"
 
-	return Check(name, probe, timeout=timeout * 3)
+	return Check(name, probe, timeout=timeout * 3, fix_on_error=f"Check {url_field} and {password_field}.")
 
 
 def agent_ping_check(agent_url: str, password: str, *, timeout: float = 5.0) -> Check:
@@ -360,7 +360,12 @@ def routing_endpoint_check(press_url: str, domain: str, token: str, *, timeout: 
 			)
 		return f"{site} serves Traefik {len(routers)} router(s) for the token"
 
-	return Check("Traefik routing endpoint", probe, timeout=timeout * 2)
+	return Check(
+		"Traefik routing endpoint",
+		probe,
+		timeout=timeout * 2,
+		fix_on_error="Check press_upstream_url, domain and traefik_config_token.",
+	)
 
 
 def minio_buckets_check(settings: storage.StorageSettings, *, timeout: float = 10.0) -> Check:
@@ -387,7 +392,12 @@ def minio_buckets_check(settings: storage.StorageSettings, *, timeout: float = 1
 		buckets = (settings.backups_bucket, settings.private_bucket, settings.public_bucket)
 		return f"buckets {', '.join(buckets)} match their configuration"
 
-	return Check("MinIO buckets and policies", probe, timeout=timeout * 3)
+	return Check(
+		"MinIO buckets and policies",
+		probe,
+		timeout=timeout * 3,
+		fix_on_error="Check minio_endpoint_url and the MinIO keys in Selfhost Settings.",
+	)
 
 
 def _lago_webhook_urls(api_url: str, api_key: str) -> list[str]:
@@ -417,7 +427,7 @@ def lago_api_key_check(api_url: str, api_key: str, *, timeout: float = 10.0) -> 
 		_lago_webhook_urls(api_url, api_key)
 		return f"Lago at {api_url} accepts the API key"
 
-	return Check("Lago API key", probe, timeout=timeout)
+	return Check("Lago API key", probe, timeout=timeout, fix_on_error="Check lago_api_url and lago_api_key.")
 
 
 def lago_webhook_check(api_url: str, api_key: str, domain: str, *, timeout: float = 10.0) -> Check:
@@ -433,7 +443,7 @@ def lago_webhook_check(api_url: str, api_key: str, domain: str, *, timeout: floa
 			)
 		return f"Lago sends its webhooks to {wanted}"
 
-	return Check("Lago webhook", probe, timeout=timeout)
+	return Check("Lago webhook", probe, timeout=timeout, fix_on_error="Check lago_api_url and lago_api_key.")
 
 
 def postal_api_key_check(postal_url: str, server_api_key: str, *, timeout: float = 5.0) -> Check:
@@ -459,7 +469,12 @@ def postal_api_key_check(postal_url: str, server_api_key: str, *, timeout: float
 			) from None
 		return f"Postal at {postal_url} accepts the server API key"
 
-	return Check("Postal API key", probe, timeout=timeout * 2)
+	return Check(
+		"Postal API key",
+		probe,
+		timeout=timeout * 2,
+		fix_on_error="Check postal_url and postal_server_api_key.",
+	)
 
 
 def _not_configured(name: str, fieldnames: list[str]) -> Check:

@@ -143,6 +143,16 @@ def test_agent_down_says_to_start_it():
 	assert result.fix == "Start the agent and check agent_url in Selfhost Settings."
 
 
+def test_agent_answering_something_else_than_pong(agent):
+	agent.fail_next(200, body={"message": "hello"})
+	other = only(agent_ping_check(agent.url, agent.password), [agent.password])
+	assert not other.ok and other.detail == f"{agent.url} answered the ping without 'pong'"
+	agent.fail_next(200, body=["not", "the", "agent"])
+	odd = only(agent_ping_check(agent.url, agent.password), [agent.password])
+	assert not odd.ok and odd.detail.startswith("AttributeError")
+	assert odd.fix == "Check agent_url and agent_password."
+
+
 # -- press_selfhost's proxy service ---------------------------------------------------------------
 
 

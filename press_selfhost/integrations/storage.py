@@ -167,10 +167,7 @@ def ensure_buckets(client, settings: StorageSettings, rules: BucketRules | None 
 			_ensure_bucket_exists(client, bucket, report)
 		_ensure_versioning(client, settings.backups_bucket, report)
 		for bucket in (settings.backups_bucket, settings.private_bucket, settings.public_bucket):
-			wanted_lifecycle = _abort_rule(rules) + (
-				_backup_lifecycle_rules(rules) if bucket == settings.backups_bucket else []
-			)
-			_ensure_lifecycle(client, bucket, wanted_lifecycle, report)
+			_ensure_lifecycle(client, bucket, _wanted_lifecycle(bucket, settings, rules), report)
 		for bucket in (settings.backups_bucket, settings.private_bucket):
 			_ensure_default_encryption(client, bucket, report)
 			_ensure_not_public(client, bucket, report)
@@ -192,9 +189,7 @@ def bucket_drift(client, settings: StorageSettings, rules: BucketRules | None = 
 			if not _bucket_exists(client, bucket):
 				drift.append(f"bucket {bucket} is missing")
 				continue
-			wanted_lifecycle = _abort_rule(rules) + (
-				_backup_lifecycle_rules(rules) if bucket == settings.backups_bucket else []
-			)
+			wanted_lifecycle = _wanted_lifecycle(bucket, settings, rules)
 			if lifecycle_summary(_lifecycle_rules(client, bucket)) != lifecycle_summary(wanted_lifecycle):
 				drift.append(f"the lifecycle rules of {bucket} differ")
 			if bucket == settings.public_bucket:
@@ -238,6 +233,11 @@ def _ensure_versioning(client, bucket: str, report: BucketReport) -> None:
 	if client.get_bucket_versioning(Bucket=bucket).get("Status") != "Enabled":
 		client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
 		report.changes.append(f"enabled versioning on {bucket}")
+
+
+def _wanted_lifecycle(bucket: str, settings: StorageSettings, rules: BucketRules) -> list[dict]:
+	backups = _backup_lifecycle_rules(rules) if bucket == settings.backups_bucket else []
+	return _abort_rule(rules) + backups
 
 
 def _abort_rule(rules: BucketRules) -> list[dict]:
