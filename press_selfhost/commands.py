@@ -48,13 +48,23 @@ def doctor(context, as_json=False):
 	"""Check that each service answers as Press will use it; exit non-zero when one does not."""
 	import frappe
 
-	from press_selfhost.bootstrap import read_settings_values
-	from press_selfhost.doctor import all_ok, configured_checks, results_json, results_text, run_checks
+	from press_selfhost.doctor import (
+		SECRET_SETTINGS,
+		all_ok,
+		configured_checks,
+		results_json,
+		results_text,
+		run_checks,
+	)
 
 	frappe.init(get_site(context))
 	frappe.connect()
 	try:
-		checks, secrets = configured_checks(read_settings_values())
+		settings = frappe.get_single("Selfhost Settings")
+		values = settings.as_dict()
+		for fieldname in SECRET_SETTINGS:
+			values[fieldname] = settings.get_password(fieldname, raise_exception=False) or ""
+		checks, secrets = configured_checks(values)
 	finally:
 		frappe.destroy()
 	results = run_checks(checks, secrets)

@@ -15,7 +15,30 @@ from dataclasses import asdict, dataclass
 import pymysql
 import requests
 
+from press_selfhost.errors import ServiceError, ServiceRejectedError
+from press_selfhost.integrations import storage
+from press_selfhost.integrations.agent import AgentClient, AgentSettings
+from press_selfhost.integrations.lago import LagoGateway
+from press_selfhost.integrations.postal import PostalClient
+
 REDACTED = "********"
+# The port press_selfhost's proxy service listens on in compose (as the stock agent's web does).
+PROXY_AGENT_PORT = 25052
+ROUTING_CONFIG_PATH = "/api/method/press_selfhost.api.traefik.config"
+LAGO_WEBHOOK_PATH = "/api/method/press_selfhost.api.lago.webhook"
+# Selfhost Settings' Password fields the checks need decrypted (the shell reads them by name).
+SECRET_SETTINGS = (
+	"mariadb_root_password",
+	"postal_smtp_password",
+	"postal_server_api_key",
+	"keycloak_client_secret",
+	"agent_password",
+	"proxy_agent_password",
+	"traefik_config_token",
+	"minio_secret_key",
+	"lago_api_key",
+	"lago_hmac_key",
+)
 
 
 class CheckFailed(Exception):
@@ -215,29 +238,339 @@ def oidc_discovery_check(keycloak_url: str, realm: str, *, timeout: float = 5.0)
 	return Check("Keycloak realm discovery", probe, timeout=timeout * 2)
 
 
-def _not_configured(name: str, fieldname: str) -> Check:
+def dashboard_host(domain: str) -> str:
+	"""Press's own site: the dashboard is cloud.<domain>."""
+	return f"cloud.{domain}"
+
+
+def lago_webhook_url(domain: str) -> str:
+	"""Where Lago must send its webhooks."""
+	return f"https://{dashboard_host(domain)}{LAGO_WEBHOOK_PATH}"
+
+
+def proxy_agent_url(proxy_address: str) -> str:
+	"""proxy_server_private_ip as a URL: a full URL as is, `host:port`, or a host on the service's port."""
+	if "://" in proxy_address:
+		return proxy_address.rstrip("/")
+	if proxy_address.count(":") == 1 or proxy_address.startswith("["):
+		return f"http://{proxy_address}"
+	host = f"[{proxy_address}]" if ":" in proxy_address else proxy_address  # a bare IPv6 address
+	return f"http://{host}:{PROXY_AGENT_PORT}"
+
+
+def _ping_check(name: str, url: str, password: str, fields: tuple[str, str], timeout: float) -> Check:
+	url_field, password_field = fields
+
 	def probe() -> str:
-		raise CheckFailed(f"{fieldname} is not set", f"Set {fieldname} in Selfhost Settings.")
+		client = AgentClient(
+			AgentSettings(url, password, connect_timeout=timeout, read_timeout=timeout, retries=0)
+		)
+		try:
+			answered = client.ping()
+		except ServiceRejectedError as error:
+			if error.status_code == 401:
+				raise CheckFailed(
+					f"{url} refused the password",
+					f"Set {password_field} in Selfhost Settings to the password that agent was set up with.",
+				) from None
+			raise CheckFailed(
+				f"{url} refused the ping ({error})",
+				f"Point {url_field} at the agent itself (its /ping must answer).",
+			) from None
+		except ServiceError as error:
+			raise CheckFailed(
+				f"{url} is unreachable ({error})",
+				f"Start the agent and check {url_field} in Selfhost Settings.",
+			) from None
+		if not answered:
+			raise CheckFailed(
+				f"{url} answered the ping without 'pong'",
+				f"Point {url_field} at the agent itself, not at another web server.",
+			)
+		return f"{url} answers ping with the stored password"
+
+	return Check(name, probe, timeout=timeout * 3, fix_on_error=f"Check {url_field} and {password_field}.")
+
+
+def agent_ping_check(agent_url: str, password: str, *, timeout: float = 5.0) -> Check:
+	"""Press sends every site job to the stock Agent, authenticated by agent_password."""
+	return _ping_check("Agent ping", agent_url, password, ("agent_url", "agent_password"), timeout)
+
+
+def proxy_agent_ping_check(proxy_address: str, password: str, *, timeout: float = 5.0) -> Check:
+	"""Press sends its proxy jobs to press_selfhost's proxy service with the Proxy Server's password."""
+	return _ping_check(
+		"Proxy service ping",
+		proxy_agent_url(proxy_address),
+		password,
+		("proxy_server_private_ip", "proxy_agent_password"),
+		timeout,
+	)
+
+
+def routing_endpoint_check(press_url: str, domain: str, token: str, *, timeout: float = 5.0) -> Check:
+	"""Traefik polls this endpoint with the token for every route; without it no site is reachable.
+
+	The request is Traefik's: X-Traefik-Token, and cloud.<domain> as the Host and the Frappe site.
+	"""
+	url = press_url.rstrip("/") + ROUTING_CONFIG_PATH
+	site = dashboard_host(domain)
+
+	def probe() -> str:
+		try:
+			response = requests.get(
+				url,
+				headers={
+					"X-Traefik-Token": token,
+					"Host": site,
+					"X-Frappe-Site-Name": site,
+					"Accept": "application/json",
+				},
+				timeout=timeout,
+			)
+		except requests.RequestException as error:
+			raise CheckFailed(
+				f"{url} is unreachable ({type(error).__name__})",
+				"Start Press's web server and check press_upstream_url in Selfhost Settings.",
+			) from None
+		if response.status_code in (401, 403):
+			raise CheckFailed(
+				f"the routing endpoint refused the token (HTTP {response.status_code})",
+				"Set traefik_config_token to the token in Traefik's providers.http headers (compose/.env).",
+			)
+		if response.status_code == 404:
+			raise CheckFailed(
+				f"{url} for site {site} answered HTTP 404",
+				"Check domain (the Press site must be cloud.<domain>) and that press_selfhost is installed on it.",
+			)
+		if response.status_code != 200:
+			raise CheckFailed(
+				f"{url} answered HTTP {response.status_code}",
+				"Read Press's error log: the routing endpoint must answer 200.",
+			)
+		try:
+			document = response.json()
+		except ValueError:
+			document = None
+		routers = document.get("http", {}).get("routers") if isinstance(document, Mapping) else None
+		if not isinstance(routers, Mapping):
+			raise CheckFailed(
+				f"{url} did not answer with a Traefik configuration",
+				"Point press_upstream_url at Press's web server, not at a proxy page.",
+			)
+		return f"{site} serves Traefik {len(routers)} router(s) for the token"
+
+	return Check(
+		"Traefik routing endpoint",
+		probe,
+		timeout=timeout * 2,
+		fix_on_error="Check press_upstream_url, domain and traefik_config_token.",
+	)
+
+
+def minio_buckets_check(settings: storage.StorageSettings, *, timeout: float = 10.0) -> Check:
+	"""Backups and files need the buckets as ensure_buckets leaves them; this only reads them."""
+
+	def probe() -> str:
+		try:
+			drift = storage.bucket_drift(storage.storage_client(settings), settings)
+		except ServiceRejectedError as error:
+			raise CheckFailed(
+				f"MinIO refused to show the buckets ({error})",
+				"Check minio_access_key/minio_secret_key and that the key may read bucket configuration.",
+			) from None
+		except ServiceError as error:
+			raise CheckFailed(
+				f"MinIO at {settings.endpoint_url} is unreachable ({error})",
+				"Start MinIO and check minio_endpoint_url in Selfhost Settings.",
+			) from None
+		if drift:
+			raise CheckFailed(
+				"; ".join(drift),
+				"Run `bench --site <site> press-selfhost bootstrap` to set the buckets up again.",
+			)
+		buckets = (settings.backups_bucket, settings.private_bucket, settings.public_bucket)
+		return f"buckets {', '.join(buckets)} match their configuration"
+
+	return Check(
+		"MinIO buckets and policies",
+		probe,
+		timeout=timeout * 3,
+		fix_on_error="Check minio_endpoint_url and the MinIO keys in Selfhost Settings.",
+	)
+
+
+def _lago_webhook_urls(api_url: str, api_key: str) -> list[str]:
+	try:
+		return LagoGateway(api_url, api_key).webhook_endpoint_urls()
+	except ServiceRejectedError as error:
+		if error.status_code == 401:
+			raise CheckFailed(
+				"Lago refused the API key (HTTP 401)",
+				"Copy the API key from Lago (Developers → API keys) into lago_api_key.",
+			) from None
+		raise CheckFailed(
+			f"Lago refused to list webhook endpoints ({error})",
+			"Check lago_api_url: it must be Lago's API, for example http://lago-api:3000.",
+		) from None
+	except ServiceError as error:
+		raise CheckFailed(
+			f"Lago at {api_url} is unreachable ({error})",
+			"Start Lago's API and check lago_api_url in Selfhost Settings.",
+		) from None
+
+
+def lago_api_key_check(api_url: str, api_key: str, *, timeout: float = 10.0) -> Check:
+	"""Every billing call carries this key; listing webhook endpoints is a cheap authenticated read."""
+
+	def probe() -> str:
+		_lago_webhook_urls(api_url, api_key)
+		return f"Lago at {api_url} accepts the API key"
+
+	return Check("Lago API key", probe, timeout=timeout, fix_on_error="Check lago_api_url and lago_api_key.")
+
+
+def lago_webhook_check(api_url: str, api_key: str, domain: str, *, timeout: float = 10.0) -> Check:
+	"""Payments and suspensions reach Press only through Lago's webhook to our endpoint."""
+	wanted = lago_webhook_url(domain)
+
+	def probe() -> str:
+		urls = _lago_webhook_urls(api_url, api_key)
+		if wanted not in (url.rstrip("/") for url in urls):
+			raise CheckFailed(
+				f"Lago has no webhook endpoint {wanted} ({len(urls)} other endpoint(s))",
+				f"Add {wanted} in Lago → Developers → Webhooks.",
+			)
+		return f"Lago sends its webhooks to {wanted}"
+
+	return Check("Lago webhook", probe, timeout=timeout, fix_on_error="Check lago_api_url and lago_api_key.")
+
+
+def postal_api_key_check(postal_url: str, server_api_key: str, *, timeout: float = 5.0) -> Check:
+	"""Press's mail goes through Postal's HTTP API; see PostalClient.verify_api_key for the probe."""
+
+	def probe() -> str:
+		try:
+			PostalClient(postal_url, server_api_key, timeout=timeout).verify_api_key()
+		except ServiceRejectedError as error:
+			if error.code in ("InvalidServerAPIKey", "AccessDenied"):
+				raise CheckFailed(
+					f"Postal refused the server API key ({error.code})",
+					"Create an API credential for the mail server in Postal and put it in postal_server_api_key.",
+				) from None
+			raise CheckFailed(
+				f"Postal did not answer as expected ({error})",
+				"Check postal_url: it must be Postal's web server, for example http://postal-web:5000.",
+			) from None
+		except ServiceError as error:
+			raise CheckFailed(
+				f"Postal at {postal_url} is unreachable ({error})",
+				"Start Postal and check postal_url in Selfhost Settings.",
+			) from None
+		return f"Postal at {postal_url} accepts the server API key"
+
+	return Check(
+		"Postal API key",
+		probe,
+		timeout=timeout * 2,
+		fix_on_error="Check postal_url and postal_server_api_key.",
+	)
+
+
+def _not_configured(name: str, fieldnames: list[str]) -> Check:
+	def probe() -> str:
+		missing = ", ".join(fieldnames)
+		raise CheckFailed(f"{missing} not set", f"Set {missing} in Selfhost Settings.")
 
 	return Check(name, probe)
 
 
 def configured_checks(values: Mapping[str, object]) -> tuple[list[Check], list[str]]:
-	"""The checks Selfhost Settings allow (Password fields decrypted in `values`), and their secrets."""
+	"""The checks Selfhost Settings allow (Password fields decrypted in `values`), and their secrets.
+
+	The services every site needs (routing, Agent, proxy, MariaDB) are always checked, failing when
+	unset; the others only once their address is set, then failing when a credential is missing.
+	"""
 
 	def text(fieldname: str) -> str:
 		value = values.get(fieldname)
 		return str(value).strip() if value not in (None, "") else ""
 
+	def when_set(name: str, fieldnames: tuple[str, ...], make: Callable[[], Check]) -> Check:
+		missing = [fieldname for fieldname in fieldnames if not text(fieldname)]
+		return _not_configured(name, missing) if missing else make()
+
 	checks = [
-		mariadb_root_check(
-			text("database_server_private_ip"),
-			3306,  # the compose MariaDB listens on the standard port
-			text("mariadb_root_password"),
-		)
-		if text("database_server_private_ip")
-		else _not_configured("MariaDB root access", "database_server_private_ip")
+		when_set(
+			"Traefik routing endpoint",
+			("press_upstream_url", "domain", "traefik_config_token"),
+			lambda: routing_endpoint_check(
+				text("press_upstream_url"), text("domain"), text("traefik_config_token")
+			),
+		),
+		when_set(
+			"Agent ping",
+			("agent_url", "agent_password"),
+			lambda: agent_ping_check(text("agent_url"), text("agent_password")),
+		),
+		when_set(
+			"Proxy service ping",
+			("proxy_server_private_ip", "proxy_agent_password"),
+			lambda: proxy_agent_ping_check(text("proxy_server_private_ip"), text("proxy_agent_password")),
+		),
+		when_set(
+			"MariaDB root access",
+			("database_server_private_ip",),
+			lambda: mariadb_root_check(
+				text("database_server_private_ip"),
+				3306,  # the compose MariaDB listens on the standard port
+				text("mariadb_root_password"),
+			),
+		),
 	]
+	if text("minio_endpoint_url"):
+		checks.append(
+			when_set(
+				"MinIO buckets and policies",
+				("minio_access_key", "minio_secret_key"),
+				lambda: minio_buckets_check(
+					storage.StorageSettings(
+						endpoint_url=text("minio_endpoint_url"),
+						access_key=text("minio_access_key"),
+						secret_key=text("minio_secret_key"),
+						region=text("minio_region") or "us-east-1",
+						backups_bucket=text("backups_bucket") or "backups",
+						private_bucket=text("private_bucket") or "private",
+						public_bucket=text("public_bucket") or "public",
+					)
+				),
+			)
+		)
+	if text("lago_api_url"):
+		checks.append(
+			when_set(
+				"Lago API key",
+				("lago_api_key",),
+				lambda: lago_api_key_check(text("lago_api_url"), text("lago_api_key")),
+			)
+		)
+		checks.append(
+			when_set(
+				"Lago webhook",
+				("lago_api_key", "domain"),
+				lambda: lago_webhook_check(text("lago_api_url"), text("lago_api_key"), text("domain")),
+			)
+		)
+	if text("keycloak_url") and text("keycloak_realm"):
+		checks.append(oidc_discovery_check(text("keycloak_url"), text("keycloak_realm")))
+	if text("postal_url"):
+		checks.append(
+			when_set(
+				"Postal API key",
+				("postal_server_api_key",),
+				lambda: postal_api_key_check(text("postal_url"), text("postal_server_api_key")),
+			)
+		)
 	if text("postal_smtp_host"):
 		checks.append(
 			smtp_login_check(
@@ -248,12 +581,4 @@ def configured_checks(values: Mapping[str, object]) -> tuple[list[Check], list[s
 				use_tls=bool(values.get("postal_smtp_use_tls")),
 			)
 		)
-	if text("keycloak_url") and text("keycloak_realm"):
-		checks.append(oidc_discovery_check(text("keycloak_url"), text("keycloak_realm")))
-	secret_fields = (
-		"mariadb_root_password",
-		"postal_smtp_password",
-		"keycloak_client_secret",
-		"agent_password",
-	)
-	return checks, [text(fieldname) for fieldname in secret_fields]
+	return checks, [text(fieldname) for fieldname in SECRET_SETTINGS]

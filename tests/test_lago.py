@@ -403,3 +403,21 @@ def test_any_one_byte_change_to_a_genuine_delivery_is_refused(
 		headers["X-Lago-Signature"] = changed.decode("latin-1")
 	with pytest.raises(WebhookVerificationError):
 		verify(signer, body, headers)
+
+
+def test_webhook_endpoint_urls_reads_every_page(lago, gateway):
+	urls = [f"https://hook-{index}.example.com/lago" for index in range(130)]
+	for url in urls:
+		lago.add_webhook_endpoint(url)
+	assert gateway.webhook_endpoint_urls() == urls
+	assert [request.query["page"] for request in lago.requests_to("GET", "/api/v1/webhook_endpoints")] == [
+		["1"],
+		["2"],
+	]
+
+
+def test_webhook_endpoint_urls_with_a_wrong_key_is_refused(lago):
+	with pytest.raises(ServiceRejectedError) as refused:
+		LagoGateway(lago.url, "wrong-lago-key").webhook_endpoint_urls()
+	assert refused.value.status_code == 401
+	assert "wrong-lago-key" not in str(refused.value)

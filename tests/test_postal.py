@@ -373,3 +373,12 @@ def test_fuzz_any_answer_gives_a_sent_message_or_one_of_our_errors(client, posta
 	else:
 		assert isinstance(sent.message_id, str)
 		assert all(isinstance(copy.id, int) for copy in sent.recipients.values())
+
+
+def test_verify_api_key_proves_the_key_without_sending_anything(client, postal):
+	client.verify_api_key()
+	assert postal.accepted == []
+	with pytest.raises(ServiceRejectedError) as refused:
+		PostalClient(postal.url, "wrong-postal-key", timeout=2).verify_api_key()
+	assert refused.value.code == "InvalidServerAPIKey"
+	assert "wrong-postal-key" not in str(refused.value)

@@ -3,6 +3,7 @@ integrity refusals, interrupted uploads, presigned URLs and retention."""
 
 import hashlib
 import io
+import json
 import os
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -456,3 +457,31 @@ def test_the_database_is_uploaded_last(client, bucket, tmp_path):
 	uploaded = storage.upload_backup_set(client, bucket, SITE, datetime.now(timezone.utc), files, KEYRING)
 	assert [stored.kind for stored in uploaded.files] == ["public", "site_config", "database"]
 	assert uploaded.complete
+
+
+def test_bucket_drift_reads_what_ensure_buckets_would_change_and_changes_nothing(client, settings):
+	assert storage.bucket_drift(client, settings) == [
+		f"bucket {settings.backups_bucket} is missing",
+		f"bucket {settings.private_bucket} is missing",
+		f"bucket {settings.public_bucket} is missing",
+	]
+	storage.ensure_buckets(client, settings)
+	assert storage.bucket_drift(client, settings) == []
+
+	client.delete_bucket_policy(Bucket=settings.public_bucket)
+	client.put_bucket_policy(
+		Bucket=settings.private_bucket, Policy=json.dumps(storage.public_read_policy(settings.private_bucket))
+	)
+	client.put_bucket_versioning(
+		Bucket=settings.backups_bucket, VersioningConfiguration={"Status": "Suspended"}
+	)
+	client.delete_bucket_lifecycle(Bucket=settings.backups_bucket)
+	drift = storage.bucket_drift(client, settings)
+	assert drift == [
+		f"the lifecycle rules of {settings.backups_bucket} differ",
+		f"versioning is off on {settings.backups_bucket}",
+		f"a policy gives anonymous access to {settings.private_bucket}",
+		f"{settings.public_bucket} is not anonymously readable (and only readable)",
+	]
+	assert storage.bucket_drift(client, settings) == drift  # reading changed nothing
+	assert storage.bucket_policy(client, settings.public_bucket) is None

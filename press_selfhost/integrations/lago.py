@@ -393,6 +393,19 @@ class LagoGateway:
 			events = [event for index, event in enumerate(events) if index not in duplicates]
 		return 0
 
+	def webhook_endpoint_urls(self) -> list[str]:
+		"""The URLs of the organisation's webhook endpoints (`GET /webhook_endpoints`, every page).
+
+		Read-only and authenticated: the doctor uses it both to prove the API key and to find ours.
+		"""
+		urls, page = [], 1
+		while page:
+			with _lago_call("list webhook endpoints"):
+				answer = self._client.webhook_endpoints.find_all({"page": page, "per_page": 100})
+			urls.extend(endpoint.webhook_url for endpoint in answer["webhook_endpoints"])
+			page = (answer.get("meta") or {}).get("next_page")
+		return urls
+
 	def public_key_pem(self) -> bytes:
 		"""Lago's webhook public key (PEM), fetched once per gateway."""
 		with self._lock:

@@ -159,6 +159,23 @@ class PostalClient:
 		}
 		return self._send("/api/v1/send/raw", payload)
 
+	def verify_api_key(self) -> None:
+		"""Prove the server API key without sending mail; ServiceRejectedError when Postal refuses it.
+
+		Postal has no "who am I" call. Its send API authenticates the key before it validates the
+		message, and a message with no recipient is then refused with NoRecipients, so that answer
+		proves the key while nothing is queued; InvalidServerAPIKey or AccessDenied means the key is wrong.
+		"""
+		try:
+			self._send("/api/v1/send/message", {"to": [], "cc": [], "bcc": []})
+		except ServiceRejectedError as error:
+			if error.code == "NoRecipients":
+				return
+			raise
+		raise ServiceRejectedError(
+			SERVICE, f"{self.base_url} accepted a message without recipients; check that postal_url is Postal"
+		)
+
 	def _send(self, path: str, payload: dict) -> SentMessage:
 		url = self.base_url + path
 		try:

@@ -167,10 +167,7 @@ def ensure_buckets(client, settings: StorageSettings, rules: BucketRules | None 
 			_ensure_bucket_exists(client, bucket, report)
 		_ensure_versioning(client, settings.backups_bucket, report)
 		for bucket in (settings.backups_bucket, settings.private_bucket, settings.public_bucket):
-			wanted_lifecycle = _abort_rule(rules) + (
-				_backup_lifecycle_rules(rules) if bucket == settings.backups_bucket else []
-			)
-			_ensure_lifecycle(client, bucket, wanted_lifecycle, report)
+			_ensure_lifecycle(client, bucket, _wanted_lifecycle(bucket, settings, rules), report)
 		for bucket in (settings.backups_bucket, settings.private_bucket):
 			_ensure_default_encryption(client, bucket, report)
 			_ensure_not_public(client, bucket, report)
@@ -180,13 +177,54 @@ def ensure_buckets(client, settings: StorageSettings, rules: BucketRules | None 
 	return report
 
 
-def _ensure_bucket_exists(client, bucket: str, report: BucketReport) -> None:
+def bucket_drift(client, settings: StorageSettings, rules: BucketRules | None = None) -> list[str]:
+	"""What `ensure_buckets` would change, read without changing anything (for the doctor).
+
+	The same comparisons as `ensure_buckets`, one line per difference; empty means nothing drifted.
+	"""
+	rules = rules or BucketRules()
+	drift = []
+	try:
+		for bucket in (settings.backups_bucket, settings.private_bucket, settings.public_bucket):
+			if not _bucket_exists(client, bucket):
+				drift.append(f"bucket {bucket} is missing")
+				continue
+			wanted_lifecycle = _wanted_lifecycle(bucket, settings, rules)
+			if lifecycle_summary(_lifecycle_rules(client, bucket)) != lifecycle_summary(wanted_lifecycle):
+				drift.append(f"the lifecycle rules of {bucket} differ")
+			if bucket == settings.public_bucket:
+				if anonymous_grants(bucket_policy(client, bucket)) != anonymous_grants(
+					public_read_policy(bucket)
+				):
+					drift.append(f"{bucket} is not anonymously readable (and only readable)")
+				continue
+			if (
+				bucket == settings.backups_bucket
+				and client.get_bucket_versioning(Bucket=bucket).get("Status") != "Enabled"
+			):
+				drift.append(f"versioning is off on {bucket}")
+			if default_encryption(client, bucket) != "AES256":
+				drift.append(f"default encryption (SSE-S3) is off on {bucket}")
+			if anonymous_grants(bucket_policy(client, bucket)):
+				drift.append(f"a policy gives anonymous access to {bucket}")
+	except (ClientError, BotoCoreError) as error:
+		raise service_error(error, "Reading the bucket configuration") from error
+	return drift
+
+
+def _bucket_exists(client, bucket: str) -> bool:
 	try:
 		client.head_bucket(Bucket=bucket)
-		return
 	except ClientError as error:
 		if _error_code(error) not in ("404", "NoSuchBucket", "NotFound"):
 			raise
+		return False
+	return True
+
+
+def _ensure_bucket_exists(client, bucket: str, report: BucketReport) -> None:
+	if _bucket_exists(client, bucket):
+		return
 	client.create_bucket(Bucket=bucket)
 	report.changes.append(f"created bucket {bucket}")
 
@@ -195,6 +233,11 @@ def _ensure_versioning(client, bucket: str, report: BucketReport) -> None:
 	if client.get_bucket_versioning(Bucket=bucket).get("Status") != "Enabled":
 		client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
 		report.changes.append(f"enabled versioning on {bucket}")
+
+
+def _wanted_lifecycle(bucket: str, settings: StorageSettings, rules: BucketRules) -> list[dict]:
+	backups = _backup_lifecycle_rules(rules) if bucket == settings.backups_bucket else []
+	return _abort_rule(rules) + backups
 
 
 def _abort_rule(rules: BucketRules) -> list[dict]:
@@ -249,15 +292,18 @@ def lifecycle_summary(rules: Iterable[dict]) -> list[tuple]:
 
 
 def _ensure_lifecycle(client, bucket: str, wanted: list[dict], report: BucketReport) -> None:
+	if lifecycle_summary(_lifecycle_rules(client, bucket)) != lifecycle_summary(wanted):
+		client.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": wanted})
+		report.changes.append(f"set {len(wanted)} lifecycle rule(s) on {bucket}")
+
+
+def _lifecycle_rules(client, bucket: str) -> list[dict]:
 	try:
-		current = client.get_bucket_lifecycle_configuration(Bucket=bucket).get("Rules", [])
+		return client.get_bucket_lifecycle_configuration(Bucket=bucket).get("Rules", [])
 	except ClientError as error:
 		if _error_code(error) != "NoSuchLifecycleConfiguration":
 			raise
-		current = []
-	if lifecycle_summary(current) != lifecycle_summary(wanted):
-		client.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": wanted})
-		report.changes.append(f"set {len(wanted)} lifecycle rule(s) on {bucket}")
+		return []
 
 
 def default_encryption(client, bucket: str) -> str | None:

@@ -30,6 +30,26 @@ def _error(status: int, error: str, code: str, details: object = None) -> Respon
 	return Response(status, body)
 
 
+def _page(request: Request, root: str, records: list) -> Response:
+	"""One page of an index, with Lago's `meta` (`page` and `per_page` query parameters)."""
+	page = int((request.query.get("page") or ["1"])[0])
+	per_page = int((request.query.get("per_page") or ["20"])[0])
+	pages = max(1, -(-len(records) // per_page))
+	return Response(
+		200,
+		{
+			root: records[(page - 1) * per_page : page * per_page],
+			"meta": {
+				"current_page": page,
+				"next_page": page + 1 if page < pages else None,
+				"prev_page": page - 1 if page > 1 else None,
+				"total_pages": pages,
+				"total_count": len(records),
+			},
+		},
+	)
+
+
 def _not_found(resource: str) -> Response:
 	return _error(404, "Not Found", f"{resource}_not_found")
 
@@ -56,6 +76,7 @@ class LagoStandIn(HTTPStandIn):
 			("POST", "/invoices/(?P<lago_id>[^/]+)/download", self._download_invoice),
 			("POST", "/events/batch", self._batch_events),
 			("GET", "/webhooks/json_public_key", self._public_key),
+			("GET", "/webhook_endpoints", self._list_webhook_endpoints),
 		):
 			self.route(method, API + pattern, self._authenticated(handler))
 
@@ -68,6 +89,7 @@ class LagoStandIn(HTTPStandIn):
 			self.events: list[dict] = []
 			self.accepted_transaction_ids: Counter[str] = Counter()
 			self.payment_provider: str | None = "stripe"
+			self.webhook_endpoints: list[dict] = []
 			self._lose_next_batch_answers = 0
 			self.requests.clear()
 			self._faults.clear()
@@ -75,6 +97,20 @@ class LagoStandIn(HTTPStandIn):
 	def lose_next_batch_answers(self, times: int = 1) -> None:
 		"""Accept the next batches but answer 500, as when Lago's answer is lost after it stored them."""
 		self._lose_next_batch_answers += times
+
+	def add_webhook_endpoint(self, webhook_url: str, signature_algo: str = "jwt") -> dict:
+		"""A webhook endpoint as Lago lists it (Developers → Webhooks)."""
+		endpoint = {
+			"lago_id": str(uuid.uuid4()),
+			"lago_organization_id": str(uuid.uuid5(uuid.NAMESPACE_URL, "lago-standin-organization")),
+			"webhook_url": webhook_url,
+			"signature_algo": signature_algo,
+			"name": None,
+			"event_types": None,
+			"created_at": _now(),
+		}
+		self.webhook_endpoints.append(endpoint)
+		return endpoint
 
 	def add_invoice(self, external_customer_id: str, *, file_url: str | None = None, **fields) -> dict:
 		invoice = {
@@ -201,23 +237,11 @@ class LagoStandIn(HTTPStandIn):
 
 	def _list_invoices(self, request: Request) -> Response:
 		customer = (request.query.get("external_customer_id") or [None])[0]
-		page = int((request.query.get("page") or ["1"])[0])
-		per_page = int((request.query.get("per_page") or ["20"])[0])
 		matching = [i for i in self.invoices if customer is None or i["customer"]["external_id"] == customer]
-		pages = max(1, -(-len(matching) // per_page))
-		return Response(
-			200,
-			{
-				"invoices": matching[(page - 1) * per_page : page * per_page],
-				"meta": {
-					"current_page": page,
-					"next_page": page + 1 if page < pages else None,
-					"prev_page": page - 1 if page > 1 else None,
-					"total_pages": pages,
-					"total_count": len(matching),
-				},
-			},
-		)
+		return _page(request, "invoices", matching)
+
+	def _list_webhook_endpoints(self, request: Request) -> Response:
+		return _page(request, "webhook_endpoints", self.webhook_endpoints)
 
 	def _find_invoice(self, request: Request) -> dict | None:
 		return next((i for i in self.invoices if i["lago_id"] == request.params["lago_id"]), None)
