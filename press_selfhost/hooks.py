@@ -27,6 +27,8 @@ scheduler_events = {
 		],
 		# Backups: Press takes them without offsite (the stock Agent cannot reach MinIO); we ship them, encrypted.
 		"*/10 * * * *": ["press_selfhost.backup_shipper.ship_pending_backups"],
+		# Backups: take each site's backups on its plan's schedule (Backup Policy), retrying failures.
+		"*/15 * * * *": ["press_selfhost.scheduled_backups.take_scheduled_backups"],
 	},
 	"daily": [
 		"press_selfhost.jobs.report_usage",
