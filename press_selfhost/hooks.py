@@ -28,6 +28,8 @@ scheduler_events = {
 		# Backups: Press takes them without offsite (the stock Agent cannot reach MinIO); we ship them, encrypted.
 		"*/10 * * * *": ["press_selfhost.backup_shipper.ship_pending_backups"],
 	},
+	# Doctor: the Selfhost workspace shows each service's state from the last run (no test mail).
+	"hourly_long": ["press_selfhost.service_checks.run_scheduled_doctor"],
 	"daily": [
 		"press_selfhost.jobs.report_usage",
 		"press_selfhost.backup_shipper.abort_stale_uploads",
