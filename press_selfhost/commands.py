@@ -43,31 +43,29 @@ def bootstrap(context, dry_run=False):
 
 @press_selfhost.command("doctor")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.option(
+	"--send-test-mail",
+	is_flag=True,
+	help="Also send a test message through Postal to bootstrap_admin_email (the Outgoing mail check).",
+)
 @pass_context
-def doctor(context, as_json=False):
-	"""Check that each service answers as Press will use it; exit non-zero when one does not."""
+def doctor(context, as_json=False, send_test_mail=False):
+	"""Check that each service answers as Press will use it; exit non-zero when one does not.
+
+	The results are also stored in Selfhost Service Check for the Selfhost workspace.
+	"""
 	import frappe
 
-	from press_selfhost.doctor import (
-		SECRET_SETTINGS,
-		all_ok,
-		configured_checks,
-		results_json,
-		results_text,
-		run_checks,
-	)
+	from press_selfhost.doctor import all_ok, results_json, results_text
+	from press_selfhost.service_checks import run_doctor
 
 	frappe.init(get_site(context))
 	frappe.connect()
 	try:
-		settings = frappe.get_single("Selfhost Settings")
-		values = settings.as_dict()
-		for fieldname in SECRET_SETTINGS:
-			values[fieldname] = settings.get_password(fieldname, raise_exception=False) or ""
-		checks, secrets = configured_checks(values)
+		results = run_doctor(send_test_mail=send_test_mail)
+		frappe.db.commit()
 	finally:
 		frappe.destroy()
-	results = run_checks(checks, secrets)
 	click.echo(results_json(results) if as_json else results_text(results))
 	if not all_ok(results):
 		raise SystemExit(1)

@@ -11,6 +11,8 @@ import smtplib
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
+from email.message import EmailMessage
+from email.utils import make_msgid
 
 import pymysql
 import requests
@@ -195,6 +197,72 @@ def smtp_login_check(
 		return f"logged in to {where} as '{username}'" if username else f"{where} answers"
 
 	return Check("Postal SMTP login", probe, timeout=timeout * 3)
+
+
+def outgoing_mail_check(
+	host: str,
+	port: int,
+	username: str,
+	password: str,
+	sender: str,
+	recipient: str,
+	*,
+	use_tls: bool = False,
+	timeout: float = 5.0,
+) -> Check:
+	"""Sends a real test message through Postal's SMTP: a login alone does not prove mail leaves.
+
+	Only run on request (`doctor --send-test-mail`), so the admin is not mailed by every run.
+	"""
+	where = f"{host}:{port}"
+
+	def probe() -> str:
+		message = EmailMessage()
+		message["From"] = sender
+		message["To"] = recipient
+		message["Subject"] = "press_selfhost doctor: test message"
+		message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+		message.set_content(
+			"This message was sent by `press-selfhost doctor --send-test-mail` to prove that "
+			"Press's outgoing mail leaves through Postal. No action is needed."
+		)
+		try:
+			with smtplib.SMTP(host, port, timeout=timeout) as smtp:
+				smtp.ehlo()
+				if use_tls:
+					smtp.starttls()
+					smtp.ehlo()
+				if username or password:
+					smtp.login(username, password)
+				refused = smtp.send_message(message)
+		except smtplib.SMTPAuthenticationError as error:
+			raise CheckFailed(
+				f"SMTP at {where} refused the login for '{username}' ({error.smtp_code})",
+				"Copy the SMTP credential from Postal into postal_smtp_username/postal_smtp_password.",
+			) from None
+		except smtplib.SMTPSenderRefused as error:
+			raise CheckFailed(
+				f"SMTP at {where} refused the sender {sender} ({error.smtp_code})",
+				f"Add and verify the domain of {sender} in Postal for this mail server.",
+			) from None
+		except smtplib.SMTPRecipientsRefused:
+			raise CheckFailed(
+				f"SMTP at {where} refused the recipient {recipient}",
+				"Check bootstrap_admin_email, and that Postal may send to it.",
+			) from None
+		except (OSError, smtplib.SMTPException) as error:
+			raise CheckFailed(
+				f"SMTP at {where} did not take the test message ({type(error).__name__})",
+				"Start Postal's SMTP server and check postal_smtp_host and postal_smtp_port.",
+			) from None
+		if refused:
+			raise CheckFailed(
+				f"SMTP at {where} refused the recipient {recipient}",
+				"Check bootstrap_admin_email, and that Postal may send to it.",
+			)
+		return f"{where} accepted a test message from {sender} to {recipient}"
+
+	return Check("Outgoing mail", probe, timeout=timeout * 3)
 
 
 def oidc_discovery_check(keycloak_url: str, realm: str, *, timeout: float = 5.0) -> Check:
@@ -485,11 +553,14 @@ def _not_configured(name: str, fieldnames: list[str]) -> Check:
 	return Check(name, probe)
 
 
-def configured_checks(values: Mapping[str, object]) -> tuple[list[Check], list[str]]:
+def configured_checks(
+	values: Mapping[str, object], *, send_test_mail: bool = False
+) -> tuple[list[Check], list[str]]:
 	"""The checks Selfhost Settings allow (Password fields decrypted in `values`), and their secrets.
 
 	The services every site needs (routing, Agent, proxy, MariaDB) are always checked, failing when
 	unset; the others only once their address is set, then failing when a credential is missing.
+	Outgoing mail mails the admin, so it is checked only when `send_test_mail` asks for it.
 	"""
 
 	def text(fieldname: str) -> str:
@@ -579,6 +650,22 @@ def configured_checks(values: Mapping[str, object]) -> tuple[list[Check], list[s
 				text("postal_smtp_username"),
 				text("postal_smtp_password"),
 				use_tls=bool(values.get("postal_smtp_use_tls")),
+			)
+		)
+	if send_test_mail:
+		checks.append(
+			when_set(
+				"Outgoing mail",
+				("postal_smtp_host", "postal_from_address", "bootstrap_admin_email"),
+				lambda: outgoing_mail_check(
+					text("postal_smtp_host"),
+					int(values.get("postal_smtp_port") or 25),
+					text("postal_smtp_username"),
+					text("postal_smtp_password"),
+					text("postal_from_address"),
+					text("bootstrap_admin_email"),
+					use_tls=bool(values.get("postal_smtp_use_tls")),
+				),
 			)
 		)
 	return checks, [text(fieldname) for fieldname in SECRET_SETTINGS]

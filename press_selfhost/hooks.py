@@ -30,6 +30,8 @@ scheduler_events = {
 		# Backups: take each site's backups on its plan's schedule (Backup Policy), retrying failures.
 		"*/15 * * * *": ["press_selfhost.scheduled_backups.take_scheduled_backups"],
 	},
+	# Doctor: the Selfhost workspace shows each service's state from the last run (no test mail).
+	"hourly_long": ["press_selfhost.service_checks.run_scheduled_doctor"],
 	"daily": [
 		"press_selfhost.jobs.report_usage",
 		"press_selfhost.backup_shipper.abort_stale_uploads",

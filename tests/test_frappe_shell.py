@@ -10,6 +10,7 @@ from tests.support.frappe_shell import check_app
 
 APP_DIR = Path(__file__).resolve().parent.parent / "press_selfhost"
 SETTINGS_JSON = Path("press_selfhost/doctype/selfhost_settings/selfhost_settings.json")
+WORKSPACE_JSON = Path("press_selfhost/workspace/selfhost/selfhost.json")
 
 
 def test_our_frappe_shell_passes_every_check():
@@ -99,6 +100,22 @@ def override_not_whitelisted(app):
 	)
 
 
+def workspace_block_names_missing_shortcut(app):
+	edit_json(app / WORKSPACE_JSON, lambda d: d.update(shortcuts=d["shortcuts"][1:]))
+
+
+def workspace_content_not_a_list(app):
+	edit_json(app / WORKSPACE_JSON, lambda d: d.update(content='{"type": "header"}'))
+
+
+def workspace_renamed_without_label(app):
+	edit_json(app / WORKSPACE_JSON, lambda d: d.update(name="Self Host"))
+
+
+def workspace_filter_not_json(app):
+	edit_json(app / WORKSPACE_JSON, lambda d: d["quick_lists"][0].update(quick_list_filter="[status=Failed"))
+
+
 @pytest.mark.parametrize(
 	("breakage", "expected"),
 	[
@@ -117,6 +134,10 @@ def override_not_whitelisted(app):
 		(hook_assigned_twice, "doc_events is assigned twice"),
 		(endpoint_not_whitelisted, "checkout is public in api/ but not decorated with @frappe.whitelist()"),
 		(override_not_whitelisted, "is not decorated with @frappe.whitelist()"),
+		(workspace_block_names_missing_shortcut, "shortcut block names 'Selfhost Settings'"),
+		(workspace_content_not_a_list, "'content' must be a JSON list of blocks"),
+		(workspace_renamed_without_label, "'name' must equal 'label'"),
+		(workspace_filter_not_json, "has a filter that is not JSON"),
 	],
 )
 def test_each_check_catches_its_breakage(app_copy, breakage, expected):

@@ -111,7 +111,12 @@ def scrub(name: str) -> str:
 
 
 def check_app(app_dir: Path) -> list[str]:
-	return check_doctypes(app_dir) + check_hooks(app_dir) + check_whitelisted(app_dir)
+	return (
+		check_doctypes(app_dir)
+		+ check_workspaces(app_dir)
+		+ check_hooks(app_dir)
+		+ check_whitelisted(app_dir)
+	)
 
 
 # -- DocTypes ---------------------------------------------------------------------------------------
@@ -200,6 +205,93 @@ def _check_controller(json_path: Path, name: str) -> list[str]:
 	if not any(isinstance(node, ast.ClassDef) and node.name == class_name for node in tree.body):
 		problems.append(f"{controller}: no class {class_name}; Frappe looks the controller up by that name")
 	return problems
+
+
+# -- Workspaces -------------------------------------------------------------------------------------
+# Each content block names a child row by its label (frappe/public/js/frappe/views/workspace/blocks/).
+WORKSPACE_BLOCKS = {
+	"shortcut": ("shortcut_name", "shortcuts"),
+	"quick_list": ("quick_list_name", "quick_lists"),
+	"card": ("card_name", "links"),
+	"chart": ("chart_name", "charts"),
+	"number_card": ("number_card_name", "number_cards"),
+}
+
+
+def check_workspaces(app_dir: Path) -> list[str]:
+	modules_file = app_dir / "modules.txt"
+	if not modules_file.exists():
+		return []  # check_doctypes reports it
+	modules = [line.strip() for line in modules_file.read_text().splitlines() if line.strip()]
+	problems = []
+	for json_path in sorted(app_dir.glob("*/workspace/*/*.json")):
+		if json_path.stem == json_path.parent.name:
+			problems += check_workspace(json_path, modules)
+	return problems
+
+
+def check_workspace(json_path: Path, modules: list[str]) -> list[str]:
+	"""What `bench migrate` and the desk trip over: identity, module, content blocks naming no row."""
+	where = str(json_path)
+	try:
+		workspace = json.loads(json_path.read_text())
+	except (json.JSONDecodeError, UnicodeDecodeError) as error:
+		return [f"{where}: not valid JSON ({error})"]
+	if not isinstance(workspace, dict):
+		return [f"{where}: must be a JSON object"]
+	problems = []
+	if workspace.get("doctype") != "Workspace":
+		problems.append(f"{where}: 'doctype' must be \"Workspace\"")
+	name, label = workspace.get("name"), workspace.get("label")
+	if not isinstance(name, str) or not name or name != label:
+		problems.append(f"{where}: 'name' must equal 'label' (Workspace is named by its label)")
+	elif scrub(name) != json_path.parent.name or scrub(name) != json_path.stem:
+		problems.append(f"{where}: Workspace '{name}' must live in {scrub(name)}/{scrub(name)}.json")
+	if not workspace.get("title"):
+		problems.append(f"{where}: no 'title' (required)")
+	module = workspace.get("module")
+	if module not in modules:
+		problems.append(f"{where}: module '{module}' is not listed in modules.txt")
+	elif scrub(module) != json_path.parent.parent.parent.name:
+		problems.append(f"{where}: Workspace of module '{module}' must be under {scrub(module)}/workspace/")
+	try:
+		content = json.loads(workspace.get("content") or "")
+	except (TypeError, json.JSONDecodeError):
+		content = None
+	if not isinstance(content, list):
+		return [*problems, f"{where}: 'content' must be a JSON list of blocks, as a string"]
+	for shortcut in workspace.get("shortcuts") or []:
+		if not shortcut.get("type") or not shortcut.get("label"):
+			problems.append(f"{where}: shortcut {shortcut.get('label')!r} needs a type and a label")
+		problems += _check_filter(where, f"shortcut '{shortcut.get('label')}'", shortcut.get("stats_filter"))
+	for quick_list in workspace.get("quick_lists") or []:
+		if not quick_list.get("document_type"):
+			problems.append(f"{where}: quick list {quick_list.get('label')!r} has no document_type")
+		problems += _check_filter(
+			where, f"quick list '{quick_list.get('label')}'", quick_list.get("quick_list_filter")
+		)
+	for block in content:
+		kind = block.get("type") if isinstance(block, dict) else None
+		if kind not in WORKSPACE_BLOCKS:
+			continue
+		key, table = WORKSPACE_BLOCKS[kind]
+		rows = workspace.get(table) or []
+		if table == "links":
+			rows = [row for row in rows if row.get("type") == "Card Break"]
+		wanted = (block.get("data") or {}).get(key)
+		if wanted not in {row.get("label") for row in rows}:
+			problems.append(f"{where}: {kind} block names {wanted!r}, which is not a row of '{table}'")
+	return problems
+
+
+def _check_filter(where: str, what: str, value) -> list[str]:
+	if not value:
+		return []
+	try:
+		filters = json.loads(value)
+	except (TypeError, json.JSONDecodeError):
+		return [f"{where}: {what} has a filter that is not JSON"]
+	return [] if isinstance(filters, list) else [f"{where}: {what} has a filter that is not a list"]
 
 
 # -- hooks.py ---------------------------------------------------------------------------------------
