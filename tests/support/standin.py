@@ -99,6 +99,8 @@ class HTTPStandIn:
 
 		class RequestHandler(BaseHTTPRequestHandler):
 			protocol_version = "HTTP/1.1"
+			# Headers and body go out in separate writes; with Nagle on, each answer waits ~40 ms for an ACK.
+			disable_nagle_algorithm = True
 
 			def do_request(self):
 				stand_in._handle(self)
