@@ -1,5 +1,7 @@
 """Session-wide real servers on 127.0.0.1. A missing binary fails the run with what to install."""
 
+import uuid
+
 import pytest
 
 from tests.support.processes import MissingBinaryError
@@ -42,3 +44,19 @@ def smtp_server():
 	server = _started(SMTPServer())
 	yield server
 	server.stop()
+
+
+@pytest.fixture
+def storage_settings(s3_server):
+	"""MinIO settings against the S3 stand-in, with bucket names of their own so tests never share state."""
+	from press_selfhost.integrations.storage import StorageSettings
+
+	suffix = uuid.uuid4().hex[:8]
+	return StorageSettings(
+		endpoint_url=s3_server.endpoint_url,
+		access_key=s3_server.access_key,
+		secret_key=s3_server.secret_key,
+		backups_bucket=f"backups-{suffix}",
+		private_bucket=f"private-{suffix}",
+		public_bucket=f"public-{suffix}",
+	)

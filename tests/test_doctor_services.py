@@ -6,7 +6,6 @@ S3), passing and failing, and no secret it was given appears in its output.
 
 import secrets
 import threading
-import uuid
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
@@ -107,16 +106,8 @@ def postal():
 
 
 @pytest.fixture
-def buckets(s3_server):
-	suffix = uuid.uuid4().hex[:8]
-	return storage.StorageSettings(
-		endpoint_url=s3_server.endpoint_url,
-		access_key=s3_server.access_key,
-		secret_key=s3_server.secret_key,
-		backups_bucket=f"backups-{suffix}",
-		private_bucket=f"private-{suffix}",
-		public_bucket=f"public-{suffix}",
-	)
+def buckets(storage_settings):
+	return storage_settings
 
 
 # -- the stock Agent ------------------------------------------------------------------------------

@@ -5,7 +5,6 @@ import hashlib
 import io
 import json
 import os
-import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -26,16 +25,8 @@ LARGE_BACKUP_SIZE = 200 * 1024 * 1024
 
 
 @pytest.fixture
-def settings(s3_server):
-	suffix = uuid.uuid4().hex[:8]
-	return storage.StorageSettings(
-		endpoint_url=s3_server.endpoint_url,
-		access_key=s3_server.access_key,
-		secret_key=s3_server.secret_key,
-		backups_bucket=f"backups-{suffix}",
-		private_bucket=f"private-{suffix}",
-		public_bucket=f"public-{suffix}",
-	)
+def settings(storage_settings):
+	return storage_settings
 
 
 @pytest.fixture
