@@ -95,6 +95,10 @@ def test_complete_and_empty_settings_are_valid():
 		({"minio_endpoint_url": "http://"}, "MinIO endpoint URL: 'http://' has no host"),
 		({"agent_url": "https://f1.example.com:99999"}, "is not a valid URL"),
 		({"postal_url": "http://postal/?debug=1"}, "must not have a query string"),
+		(
+			{"keycloak_login_domains": "example.com\nhttp://corp.example"},
+			"'http://corp.example' in keycloak_login_domains is not an e-mail domain",
+		),
 	],
 )
 def test_each_problem_is_reported(changes, expected):
