@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from press_selfhost.errors import ConfigurationError
+from press_selfhost.integrations.keycloak_admin import TwoFactor
 from press_selfhost.settings import (
 	REQUIRED_TOGETHER,
 	URL_FIELDS,
@@ -60,6 +61,12 @@ def test_rules_name_real_fields_of_the_doctype():
 	for rule in REQUIRED_TOGETHER:
 		for fieldname in (rule.trigger, *rule.requires):
 			assert fieldname in FIELDS, fieldname
+
+
+def test_two_factor_options_are_the_realm_policys_values():
+	"""bootstrap_realm reads the option as TwoFactor(value): an option it cannot read fails there."""
+	assert FIELDS["keycloak_two_factor"]["options"].split("\n") == [policy.value for policy in TwoFactor]
+	assert TwoFactor(FIELDS["keycloak_two_factor"]["default"]) is TwoFactor.OPTIONAL
 
 
 def test_every_secret_is_a_password_field():
