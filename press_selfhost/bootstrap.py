@@ -45,7 +45,6 @@ PLANNED_DOCTYPES = (
 	"Site Plan",
 	"Backup Bucket",
 	"Email Account",
-	"Social Login Key",
 )
 # Password fields of Selfhost Settings that bootstrap reads (get_password decrypts them).
 SECRET_SETTINGS = (
@@ -53,7 +52,6 @@ SECRET_SETTINGS = (
 	"proxy_agent_password",
 	"mariadb_root_password",
 	"postal_smtp_password",
-	"keycloak_client_secret",
 )
 # An archived bench is gone for Press; a new one is needed, so bootstrap never looks at it.
 SNAPSHOT_FILTERS = {"Bench": {"status": ("!=", "Archived")}}

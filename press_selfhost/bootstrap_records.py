@@ -74,10 +74,6 @@ class BootstrapSettings:
 	smtp_password: str = ""
 	smtp_use_tls: bool = False
 	mail_from_address: str = ""
-	keycloak_url: str = ""
-	keycloak_realm: str = ""
-	keycloak_client_id: str = ""
-	keycloak_client_secret: str = ""
 
 	def server_name(self, hostname: str) -> str:
 		"""Press names servers `hostname.domain`; Traefik aliases and agent certificates use these names."""
@@ -173,10 +169,6 @@ def settings_from_values(values: Mapping[str, object]) -> BootstrapSettings:
 		smtp_password=text("postal_smtp_password"),
 		smtp_use_tls=bool(values.get("postal_smtp_use_tls")),
 		mail_from_address=text("postal_from_address"),
-		keycloak_url=text("keycloak_url"),
-		keycloak_realm=text("keycloak_realm"),
-		keycloak_client_id=text("keycloak_client_id"),
-		keycloak_client_secret=text("keycloak_client_secret"),
 	)
 
 
@@ -553,35 +545,6 @@ def _services(settings: BootstrapSettings, capabilities: PressCapabilities) -> l
 				},
 				secret_fields=frozenset({"password"}),
 				reason="Press's own mail (signup codes, notices) goes out through Postal's SMTP",
-			)
-		)
-	if settings.keycloak_url and settings.keycloak_realm and settings.keycloak_client_id:
-		offered = capabilities.options("Social Login Key", "social_login_provider")
-		records.append(
-			DesiredRecord(
-				key="Social Login Key",
-				doctype="Social Login Key",
-				name="keycloak",
-				lookup={"name": "keycloak"},
-				fields={
-					"provider_name": "Keycloak",
-					"social_login_provider": "Keycloak" if "Keycloak" in offered else "Custom",
-					"enable_social_login": 1,
-					"client_id": settings.keycloak_client_id,
-					"client_secret": settings.keycloak_client_secret,
-					"custom_base_url": 1,
-					"base_url": f"{settings.keycloak_url.rstrip('/')}/realms/{settings.keycloak_realm}",
-					"authorize_url": "/protocol/openid-connect/auth",
-					"access_token_url": "/protocol/openid-connect/token",
-					"api_endpoint": "/protocol/openid-connect/userinfo",
-					"redirect_url": "/api/method/frappe.integrations.oauth2_logins.login_via_keycloak/keycloak"
-					if "Keycloak" in offered
-					else "/api/method/frappe.integrations.oauth2_logins.custom/keycloak",
-					"user_id_property": "sub",
-					"auth_url_data": '{"response_type": "code", "scope": "openid email profile"}',
-				},
-				secret_fields=frozenset({"client_secret"}),
-				reason="dashboard login through the Keycloak realm (OIDC)",
 			)
 		)
 	return records

@@ -13,13 +13,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
+from urllib.parse import quote
 
 import pymysql
 import requests
 
-from press_selfhost.errors import ServiceError, ServiceRejectedError
+from press_selfhost.errors import ConfigurationError, ServiceError, ServiceRejectedError
 from press_selfhost.integrations import storage
 from press_selfhost.integrations.agent import AgentClient, AgentSettings
+from press_selfhost.integrations.keycloak_admin import AdminCredentials, KeycloakAdmin
 from press_selfhost.integrations.lago import LagoGateway
 from press_selfhost.integrations.postal import PostalClient
 
@@ -28,12 +30,15 @@ REDACTED = "********"
 PROXY_AGENT_PORT = 25052
 ROUTING_CONFIG_PATH = "/api/method/press_selfhost.api.traefik.config"
 LAGO_WEBHOOK_PATH = "/api/method/press_selfhost.api.lago.webhook"
+KEYCLOAK_CALLBACK_PATH = "/auth/keycloak/callback"  # keycloak_login.CALLBACK_PATH (that module needs frappe)
+KEYCLOAK_BOOTSTRAP_FIX = "Run: bench --site <site> execute press_selfhost.keycloak_login.bootstrap_realm"
 # Selfhost Settings' Password fields the checks need decrypted (the shell reads them by name).
 SECRET_SETTINGS = (
 	"mariadb_root_password",
 	"postal_smtp_password",
 	"postal_server_api_key",
 	"keycloak_client_secret",
+	"keycloak_admin_password",
 	"agent_password",
 	"proxy_agent_password",
 	"traefik_config_token",
@@ -304,6 +309,53 @@ def oidc_discovery_check(keycloak_url: str, realm: str, *, timeout: float = 5.0)
 		return f"realm '{realm}' publishes its OpenID endpoints (issuer {document['issuer']})"
 
 	return Check("Keycloak realm discovery", probe, timeout=timeout * 2)
+
+
+def keycloak_client_check(
+	credentials: AdminCredentials, realm: str, client_id: str, callback_url: str
+) -> Check:
+	"""Keycloak sends the browser back only to a redirect URI registered on the dashboard's client,
+	so a missing client or URI breaks every login; read through the admin API, nothing is changed."""
+
+	def probe() -> str:
+		try:
+			found = KeycloakAdmin(credentials).get(f"/{quote(realm)}/clients?clientId={quote(client_id)}")
+		except ConfigurationError as error:
+			raise CheckFailed(
+				str(error), "Check keycloak_admin_username and keycloak_admin_password."
+			) from None
+		if found is None:
+			raise CheckFailed(f"Keycloak has no realm '{realm}'", KEYCLOAK_BOOTSTRAP_FIX)
+		client = next((c for c in found if c.get("clientId") == client_id), None)
+		if client is None:
+			raise CheckFailed(f"realm '{realm}' has no client '{client_id}'", KEYCLOAK_BOOTSTRAP_FIX)
+		problems = []
+		if client.get("enabled") is False:
+			problems.append("is disabled")
+		if client.get("publicClient"):
+			problems.append("is public, not confidential")
+		if not _redirect_allowed(callback_url, client.get("redirectUris") or []):
+			problems.append(f"does not allow the redirect URI {callback_url}")
+		if problems:
+			raise CheckFailed(f"client '{client_id}' {' and '.join(problems)}", KEYCLOAK_BOOTSTRAP_FIX)
+		return f"client '{client_id}' of realm '{realm}' redirects to {callback_url}"
+
+	return Check(
+		"Keycloak dashboard client",
+		probe,
+		timeout=credentials.timeout * 3,
+		fix_on_error="Start Keycloak and check keycloak_url in Selfhost Settings.",
+	)
+
+
+def _redirect_allowed(url: str, registered: list[str]) -> bool:
+	"""Keycloak's own rule: an exact URI, or one ending in '*' that matches as a prefix."""
+	return any(url == uri or (uri.endswith("*") and url.startswith(uri[:-1])) for uri in registered)
+
+
+def dashboard_callback_url(domain: str) -> str:
+	"""Where Keycloak sends the browser back after a dashboard login."""
+	return f"https://{dashboard_host(domain)}{KEYCLOAK_CALLBACK_PATH}"
 
 
 def dashboard_host(domain: str) -> str:
@@ -634,6 +686,29 @@ def configured_checks(
 		)
 	if text("keycloak_url") and text("keycloak_realm"):
 		checks.append(oidc_discovery_check(text("keycloak_url"), text("keycloak_realm")))
+	if text("keycloak_url") and text("keycloak_admin_username"):
+		# the shell passes the URL bootstrap_realm registers; the dashboard's host otherwise
+		callback_url = text("keycloak_callback_url") or (
+			dashboard_callback_url(text("domain")) if text("domain") else ""
+		)
+		checks.append(
+			when_set(
+				"Keycloak dashboard client",
+				("keycloak_admin_password", "keycloak_realm", "keycloak_client_id"),
+				lambda: keycloak_client_check(
+					AdminCredentials(
+						text("keycloak_url"),
+						text("keycloak_admin_username"),
+						text("keycloak_admin_password"),
+					),
+					text("keycloak_realm"),
+					text("keycloak_client_id"),
+					callback_url,
+				),
+			)
+			if callback_url
+			else _not_configured("Keycloak dashboard client", ["domain"])
+		)
 	if text("postal_url"):
 		checks.append(
 			when_set(

@@ -44,6 +44,14 @@ page_renderer = ["press_selfhost.backup_download.BackupDownloadPage"]
 # Keycloak SSO: a Frappe logout from anywhere also ends the Keycloak session.
 on_logout = "press_selfhost.keycloak_login.forget_session"
 
+# Keycloak SSO: the dashboard's "Log in with <realm>" and "Google" buttons lead to our verified login
+# (/auth/keycloak/login), not to Frappe's Social Login Key callback; Press's dashboard stays unpatched.
+override_whitelisted_methods = {
+	"press.api.account.signup_settings": "press_selfhost.api.dashboard_login.signup_settings",
+	"press.api.oauth.oauth_authorize_url": "press_selfhost.api.dashboard_login.oauth_authorize_url",
+	"press.api.google.login": "press_selfhost.api.dashboard_login.google_login",
+}
+
 # Bootstrap: create Press's self-hosting records right after install when settings allow.
 after_install = "press_selfhost.bootstrap.after_install"
 

@@ -30,6 +30,8 @@ from press_selfhost.integrations.keycloak_admin import (
 from press_selfhost.sso import LoginOutcome, decide_login, safe_return_path
 
 BASE_PATH = "/auth/keycloak"
+LOGIN_PATH = f"{BASE_PATH}/login"
+DEFAULT_DISPLAY_NAME = "Cloud"  # the realm's name on login pages when keycloak_display_name is empty
 CALLBACK_PATH = f"{BASE_PATH}/callback"
 BACKCHANNEL_PATH = f"{BASE_PATH}/backchannel_logout"
 LOGGED_OUT_PATH = "/dashboard/login"
@@ -288,6 +290,7 @@ def bootstrap_realm(write_secrets: bool = False) -> list[str]:
 	policy = RealmPolicy(
 		dashboard=dashboard,
 		realm=settings.keycloak_realm or "cloud",
+		display_name=settings.get("keycloak_display_name") or DEFAULT_DISPLAY_NAME,
 		two_factor=TwoFactor((settings.get("keycloak_two_factor") or "optional").lower()),
 		identity_providers=providers,
 		mail=mail,

@@ -5,9 +5,10 @@ run the checks, and store one record per check, updated in place, for the Selfho
 """
 
 import frappe
-from frappe.utils import now_datetime
+from frappe.utils import get_url, now_datetime
 
 from press_selfhost.doctor import SECRET_SETTINGS, CheckResult, configured_checks, run_checks
+from press_selfhost.keycloak_login import CALLBACK_PATH
 
 DOCTYPE = "Selfhost Service Check"
 
@@ -18,6 +19,7 @@ def run_doctor(*, send_test_mail: bool = False) -> list[CheckResult]:
 	values = settings.as_dict()
 	for fieldname in SECRET_SETTINGS:
 		values[fieldname] = settings.get_password(fieldname, raise_exception=False) or ""
+	values["keycloak_callback_url"] = get_url(CALLBACK_PATH)  # what bootstrap_realm registers
 	checks, secrets = configured_checks(values, send_test_mail=send_test_mail)
 	results = run_checks(checks, secrets)
 	store_results(results)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from press_selfhost.errors import ConfigurationError
+from press_selfhost.sso import login_domains
 
 URL_FIELDS = {
 	"lago_api_url": "Lago API URL",
@@ -79,6 +80,10 @@ def settings_problems(values: Mapping[str, object]) -> list[str]:
 	sender = _text(values, "postal_from_address")
 	if sender and not EMAIL.match(sender):
 		problems.append(f"Postal: from address '{sender}' is not an e-mail address.")
+	try:
+		login_domains(_text(values, "keycloak_login_domains"))
+	except ConfigurationError as error:
+		problems.append(str(error))
 	port = values.get("postal_smtp_port")
 	if port not in (None, "", 0) and not (isinstance(port, int) and 0 < port < 65536):
 		problems.append("Postal: postal_smtp_port must be a port number between 1 and 65535.")

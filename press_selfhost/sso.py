@@ -3,15 +3,16 @@ Press user a verified Keycloak identity is.
 
 Frappe's own OAuth login took the redirect target from the state (open redirect) and matched users
 by e-mail whether verified or not (account takeover); these two functions are the replacement rules.
+The last part says which e-mail domains Press's dashboard offers the Keycloak login to.
 """
 
 import enum
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from press_selfhost.errors import AuthenticationError
+from press_selfhost.errors import AuthenticationError, ConfigurationError
 from press_selfhost.integrations.keycloak import Identity
 
 DEFAULT_RETURN_PATH = "/dashboard"
@@ -72,3 +73,41 @@ def decide_login(
 	if user_for_email:
 		return LoginDecision(LoginOutcome.LINK_EXISTING, user_for_email)
 	return LoginDecision(LoginOutcome.CREATE, identity.email.lower())
+
+
+# -- the dashboard's login page ----------------------------------------------------------------------
+# The `social_login_key` our entries carry: the dashboard sends it back to Press's
+# oauth_authorize_url, which press_selfhost overrides to answer with its own login route.
+DASHBOARD_PROVIDER = "keycloak"
+_DOMAIN = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$")
+
+
+def login_domains(text: str | None) -> tuple[str, ...]:
+	"""The e-mail domains of `keycloak_login_domains` (one per line or comma-separated, a leading
+	'@' allowed), lower case and without repeats; ConfigurationError names the first bad one."""
+	domains: list[str] = []
+	for item in re.split(r"[\s,;]+", text or ""):
+		domain = item.strip().removeprefix("@").lower()
+		if not domain:
+			continue
+		if not _DOMAIN.match(domain):
+			raise ConfigurationError(
+				f"Keycloak: '{item}' in keycloak_login_domains is not an e-mail domain such as example.com."
+			)
+		if domain not in domains:
+			domains.append(domain)
+	return tuple(domains)
+
+
+def dashboard_oauth_domains(
+	press_entries: Iterable[Mapping[str, str]], domains: Iterable[str], provider_name: str
+) -> list[dict]:
+	"""Press's `oauth_domains` (its OAuth Domain Mapping records) with ours added. Press's dashboard
+	shows "Log in with <provider_name>" instead of the password field when the typed e-mail's domain
+	is listed; ours replace Press's entry for the same domain."""
+	ours = list(domains)
+	kept = [dict(entry) for entry in press_entries if str(entry.get("email_domain", "")).lower() not in ours]
+	return kept + [
+		{"email_domain": domain, "social_login_key": DASHBOARD_PROVIDER, "provider_name": provider_name}
+		for domain in ours
+	]

@@ -111,27 +111,11 @@ FIELDS_FEB_2025 = {
 		"no_smtp_authentication",
 		"password",
 	},
-	"Social Login Key": {
-		"provider_name",
-		"social_login_provider",
-		"enable_social_login",
-		"client_id",
-		"client_secret",
-		"custom_base_url",
-		"base_url",
-		"authorize_url",
-		"access_token_url",
-		"api_endpoint",
-		"redirect_url",
-		"user_id_property",
-		"auth_url_data",
-	},
 }
 PRESS_FEB_2025 = PressCapabilities(
 	fields={doctype: frozenset(names) for doctype, names in FIELDS_FEB_2025.items()},
 	select_options={
 		"Root Domain.dns_provider": ("AWS Route 53",),
-		"Social Login Key.social_login_provider": ("Custom", "GitHub", "Google", "Keycloak"),
 	},
 )
 # Press 010bc70 (Aug 2026): a Generic DNS provider, and builds moved out of Deploy Candidate.
@@ -151,7 +135,6 @@ SECRETS = {
 	"mariadb_root_password": "mariadb-root-secret-3",
 	"minio_secret_key": "minio-secret-6",
 	"smtp_password": "smtp-secret-4",
-	"keycloak_client_secret": "keycloak-secret-5",
 }
 SETTINGS = BootstrapSettings(
 	domain="example.com",
@@ -167,9 +150,6 @@ SETTINGS = BootstrapSettings(
 	smtp_port=25,
 	smtp_username="press",
 	mail_from_address="cloud@example.com",
-	keycloak_url="https://id.example.com",
-	keycloak_realm="cloud",
-	keycloak_client_id="press-dashboard",
 	site_plans=(SitePlanSpec("starter", "Starter"), SitePlanSpec("business", "Business")),
 	**SECRETS,
 )
@@ -217,7 +197,7 @@ def test_a_fresh_press_gets_every_record_created_in_dependency_order():
 				assert value.key in keys[:position], f"{action.key} refers to {value.key} before it exists"
 	assert "Site Plan starter" in keys and "Site Plan business" in keys
 	assert keys[6:9] == ["Backup Bucket", "Press Settings", "User"]
-	assert keys[-2:] == ["Email Account", "Social Login Key"]
+	assert keys[-1] == "Email Account"
 
 
 def test_the_wildcard_certificate_skips_hooks_and_servers_are_active_without_ip():
@@ -315,9 +295,9 @@ def test_records_changed_by_hand_are_brought_back_but_create_only_fields_are_lef
 
 
 def test_optional_services_are_planned_only_when_configured():
-	bare = dataclasses.replace(SETTINGS, minio_endpoint_url="", smtp_host="", keycloak_url="")
+	bare = dataclasses.replace(SETTINGS, minio_endpoint_url="", smtp_host="")
 	keys = {a.key for a in plan_bootstrap(bare, {}, PRESS_FEB_2025)}
-	assert not keys & {"Backup Bucket", "Email Account", "Social Login Key"}
+	assert not keys & {"Backup Bucket", "Email Account"}
 
 
 def test_missing_settings_are_named_all_at_once_without_values():
@@ -380,11 +360,10 @@ def test_settings_are_read_from_selfhost_settings_fieldnames_with_defaults():
 		"bench_image": "bench:1",
 		"postal_smtp_port": 0,
 		"site_plans": "starter = Starter\n# a comment\n\nbusiness",
-		"keycloak_url": None,
 	}
 	chosen = settings_from_values(values)
 	assert missing_settings(chosen) == []
-	assert chosen.smtp_port == 25 and chosen.cluster == "Default" and chosen.keycloak_url == ""
+	assert chosen.smtp_port == 25 and chosen.cluster == "Default"
 	assert chosen.site_plans == (SitePlanSpec("starter", "Starter"), SitePlanSpec("business", "business"))
 	assert missing_settings(settings_from_values({"domain": "example.com"}))[:2] == [
 		"bootstrap_admin_email",

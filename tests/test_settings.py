@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from press_selfhost.errors import ConfigurationError
+from press_selfhost.integrations.keycloak_admin import TwoFactor
 from press_selfhost.settings import (
 	REQUIRED_TOGETHER,
 	URL_FIELDS,
@@ -62,6 +63,12 @@ def test_rules_name_real_fields_of_the_doctype():
 			assert fieldname in FIELDS, fieldname
 
 
+def test_two_factor_options_are_the_realm_policys_values():
+	"""bootstrap_realm reads the option as TwoFactor(value): an option it cannot read fails there."""
+	assert FIELDS["keycloak_two_factor"]["options"].split("\n") == [policy.value for policy in TwoFactor]
+	assert TwoFactor(FIELDS["keycloak_two_factor"]["default"]) is TwoFactor.OPTIONAL
+
+
 def test_every_secret_is_a_password_field():
 	secrets = [
 		name
@@ -95,6 +102,10 @@ def test_complete_and_empty_settings_are_valid():
 		({"minio_endpoint_url": "http://"}, "MinIO endpoint URL: 'http://' has no host"),
 		({"agent_url": "https://f1.example.com:99999"}, "is not a valid URL"),
 		({"postal_url": "http://postal/?debug=1"}, "must not have a query string"),
+		(
+			{"keycloak_login_domains": "example.com\nhttp://corp.example"},
+			"'http://corp.example' in keycloak_login_domains is not an e-mail domain",
+		),
 	],
 )
 def test_each_problem_is_reported(changes, expected):

@@ -20,14 +20,18 @@ from press_selfhost.errors import ConfigurationError, ServiceRejectedError, Serv
 
 SERVICE = "Keycloak admin API"
 OTP_REQUIRED_ACTION = "CONFIGURE_TOTP"
+BROWSER_FLOW = "browser"  # Keycloak's built-in browser login flow
+ADMIN_OTP_FLOW = "press-selfhost-browser"  # ours; exists and is bound only while 2FA is ADMINS
 
 
 class TwoFactor(enum.Enum):
-	"""OFF: no OTP set-up offered. OPTIONAL: users may add OTP. REQUIRED: every new user sets OTP up."""
+	"""OFF: no OTP set-up offered. OPTIONAL: users may add OTP. REQUIRED: every new user sets OTP up.
+	ADMINS: users with the admin role must use OTP (and set it up at their next login); others may."""
 
 	OFF = "off"
 	OPTIONAL = "optional"
 	REQUIRED = "required"
+	ADMINS = "required for admins"
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,7 @@ class RealmPolicy:
 	display_name: str = "Cloud"
 	roles: tuple[str, ...] = ("press-admin", "press-member")
 	two_factor: TwoFactor = TwoFactor.OPTIONAL
+	admin_role: str = "press-admin"  # whose members must use OTP when two_factor is ADMINS
 	brute_force_protection: bool = True
 	password_policy: str = "length(12) and notUsername and notEmail"  # noqa: S105 (a policy, not a password)
 	identity_providers: tuple[IdentityProvider, ...] = ()
@@ -95,6 +100,19 @@ class Change:
 	action: str
 	kind: str
 	name: str
+
+
+@dataclass(frozen=True)
+class FlowStep:
+	"""One execution of an authentication flow: an authenticator (`provider`, with an optional
+	config stored under `config_alias`), or a sub-flow (`subflow`, its alias) with its own `steps`."""
+
+	requirement: str
+	provider: str = ""
+	subflow: str = ""
+	config: tuple[tuple[str, str], ...] = ()
+	config_alias: str = ""
+	steps: tuple["FlowStep", ...] = ()
 
 
 @dataclass(frozen=True)
@@ -335,10 +353,159 @@ def _ensure_two_factor(admin: KeycloakAdmin, policy: RealmPolicy) -> list[Change
 		"enabled": policy.two_factor is not TwoFactor.OFF,
 		"defaultAction": policy.two_factor is TwoFactor.REQUIRED,
 	}
-	if not _differs(desired, current):
-		return []
-	admin.update(path, {**current, **desired})
-	return [Change("updated", "required action", OTP_REQUIRED_ACTION)]
+	changes = []
+	if _differs(desired, current):
+		admin.update(path, {**current, **desired})
+		changes.append(Change("updated", "required action", OTP_REQUIRED_ACTION))
+	return changes + _ensure_admin_otp_flow(admin, policy)
+
+
+def admin_otp_flow(role: str) -> tuple[FlowStep, ...]:
+	"""Keycloak's browser flow with OTP forced on members of `role` (an OTP Form that is REQUIRED for a
+	user without OTP makes Keycloak ask them to set one up); everyone else is asked for an OTP only
+	once they set one up themselves, as in the built-in flow."""
+	forms, admins, others = (f"{ADMIN_OTP_FLOW}-{part}" for part in ("forms", "admin-otp", "optional-otp"))
+	return (
+		FlowStep("ALTERNATIVE", "auth-cookie"),
+		FlowStep("ALTERNATIVE", "identity-provider-redirector"),  # /auth/keycloak/login?provider=google
+		FlowStep(
+			"ALTERNATIVE",
+			subflow=forms,
+			steps=(
+				FlowStep("REQUIRED", "auth-username-password-form"),
+				FlowStep(
+					"CONDITIONAL",
+					subflow=admins,
+					steps=(
+						FlowStep(
+							"REQUIRED",
+							"conditional-user-role",
+							config=(("condUserRole", role), ("negate", "false")),
+							config_alias=f"{admins}-role",
+						),
+						FlowStep("REQUIRED", "auth-otp-form"),
+					),
+				),
+				FlowStep(
+					"CONDITIONAL",
+					subflow=others,
+					steps=(
+						FlowStep("REQUIRED", "conditional-user-configured"),
+						FlowStep(
+							"REQUIRED",
+							"conditional-user-role",
+							config=(("condUserRole", role), ("negate", "true")),
+							config_alias=f"{others}-role",
+						),
+						FlowStep("REQUIRED", "auth-otp-form"),
+					),
+				),
+			),
+		),
+	)
+
+
+def _ensure_admin_otp_flow(admin: KeycloakAdmin, policy: RealmPolicy) -> list[Change]:
+	"""With ADMINS: our flow exists as admin_otp_flow says and is the realm's browser flow. Otherwise
+	the built-in browser flow is bound again and ours deleted. A flow that differs is rebuilt."""
+	realm_path = f"/{quote(policy.realm)}"
+	flows_path = f"{realm_path}/authentication/flows"
+	wanted = policy.two_factor is TwoFactor.ADMINS
+	steps = admin_otp_flow(policy.admin_role)
+	existing = next(
+		(flow for flow in admin.get(flows_path) or [] if flow.get("alias") == ADMIN_OTP_FLOW), None
+	)
+	keep = wanted and existing is not None and _flow_rows(admin, policy.realm) == list(_desired_rows(steps))
+	bound = (admin.get(realm_path) or {}).get("browserFlow")
+	changes = []
+	if bound == ADMIN_OTP_FLOW and not keep:  # Keycloak refuses to delete a flow in use
+		admin.update(realm_path, {"browserFlow": BROWSER_FLOW})
+		changes.append(Change("updated", "browser flow", BROWSER_FLOW))
+		bound = BROWSER_FLOW
+	if existing is not None and not keep:
+		admin.delete(f"{flows_path}/{existing['id']}")
+		changes.append(Change("deleted", "authentication flow", ADMIN_OTP_FLOW))
+	if wanted and not keep:
+		_create_flow(admin, policy.realm, ADMIN_OTP_FLOW, steps)
+		changes.append(Change("created", "authentication flow", ADMIN_OTP_FLOW))
+	if wanted and bound != ADMIN_OTP_FLOW:
+		admin.update(realm_path, {"browserFlow": ADMIN_OTP_FLOW})
+		changes.append(Change("updated", "browser flow", ADMIN_OTP_FLOW))
+	return changes
+
+
+def _create_flow(admin: KeycloakAdmin, realm: str, alias: str, steps: tuple[FlowStep, ...]) -> None:
+	"""Keycloak adds executions DISABLED and without config: add them all, read the flow back once,
+	then set each requirement and config in the order Keycloak lists them (depth first)."""
+	base = f"/{quote(realm)}/authentication"
+	admin.create(
+		f"{base}/flows",
+		{
+			"alias": alias,
+			"description": "Browser login with OTP required for admins (press_selfhost)",
+			"providerId": "basic-flow",
+			"topLevel": True,
+			"builtIn": False,
+		},
+	)
+	_add_steps(admin, base, alias, steps)
+	executions = admin.get(f"{base}/flows/{quote(alias)}/executions") or []
+	desired = list(_flat(steps))
+	if len(executions) != len(desired):
+		raise ServiceRejectedError(
+			SERVICE, f"flow {alias} has {len(executions)} executions after creation, not {len(desired)}"
+		)
+	for execution, (_, step) in zip(executions, desired, strict=True):
+		if execution.get("requirement") != step.requirement:
+			admin.update(
+				f"{base}/flows/{quote(alias)}/executions", {**execution, "requirement": step.requirement}
+			)
+		if step.config:
+			admin.create(
+				f"{base}/executions/{execution['id']}/config",
+				{"alias": step.config_alias, "config": dict(step.config)},
+			)
+
+
+def _add_steps(admin: KeycloakAdmin, base: str, parent: str, steps: tuple[FlowStep, ...]) -> None:
+	for step in steps:
+		if step.subflow:
+			admin.create(
+				f"{base}/flows/{quote(parent)}/executions/flow",
+				{"alias": step.subflow, "type": "basic-flow", "provider": "registration-page-form"},
+			)
+			_add_steps(admin, base, step.subflow, step.steps)
+		else:
+			admin.create(f"{base}/flows/{quote(parent)}/executions/execution", {"provider": step.provider})
+
+
+def _flat(steps: tuple[FlowStep, ...], level: int = 0):
+	"""(level, step) depth first: the order of Keycloak's GET .../flows/{alias}/executions."""
+	for step in steps:
+		yield level, step
+		yield from _flat(step.steps, level + 1)
+
+
+def _desired_rows(steps: tuple[FlowStep, ...]):
+	for level, step in _flat(steps):
+		yield level, step.subflow or step.provider, step.requirement, dict(step.config) or None
+
+
+def _flow_rows(admin: KeycloakAdmin, realm: str) -> list[tuple]:
+	"""Our flow as Keycloak has it: (level, sub-flow alias or authenticator, requirement, config)."""
+	base = f"/{quote(realm)}/authentication"
+	rows = []
+	for execution in admin.get(f"{base}/flows/{quote(ADMIN_OTP_FLOW)}/executions") or []:
+		config = None
+		if execution.get("authenticationConfig"):
+			config = (admin.get(f"{base}/config/{execution['authenticationConfig']}") or {}).get("config")
+		name = (
+			execution.get("displayName")
+			if execution.get("authenticationFlow")
+			else execution.get("providerId")
+		)
+		rows.append((execution.get("level"), name, execution.get("requirement"), config or None))
+	return rows
 
 
 def _ensure_identity_provider(

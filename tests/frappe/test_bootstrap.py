@@ -41,10 +41,6 @@ def _settings() -> BootstrapSettings:
 		smtp_username="press",
 		smtp_password=secrets.token_hex(8),
 		mail_from_address=f"cloud@bootstrap-{run}.test",
-		keycloak_url="http://keycloak:8080",
-		keycloak_realm="cloud",
-		keycloak_client_id="press-dashboard",
-		keycloak_client_secret=secrets.token_hex(8),
 	)
 
 
@@ -130,7 +126,6 @@ class TestBootstrap(IntegrationTestCase):
 		self.assertEqual(frappe.db.get_value("Team", names["Team"], "free_account"), 1)
 		self.assertEqual(frappe.db.get_value("Site Plan", self.settings.site_plans[0].name, "price_usd"), 0)
 		self.assertTrue(frappe.db.exists("Email Account", "Postal"))
-		self.assertTrue(frappe.db.exists("Social Login Key", "keycloak"))
 
 	def test_a_changed_image_updates_only_the_candidate_and_the_bench(self):
 		self._apply()

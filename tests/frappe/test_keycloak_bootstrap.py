@@ -9,6 +9,7 @@ try:
 except ImportError:  # Frappe 15
 	from frappe.tests.utils import FrappeTestCase as IntegrationTestCase
 
+from press_selfhost.integrations.keycloak_admin import ADMIN_OTP_FLOW
 from press_selfhost.keycloak_login import bootstrap_realm, end_keycloak_session
 from tests.standins.keycloak_admin import KeycloakAdminStandIn
 
@@ -42,6 +43,26 @@ class TestKeycloakBootstrap(IntegrationTestCase):
 		)
 		self.assertEqual(client["secret"], "dashboard-secret")
 		self.assertEqual(bootstrap_realm(), [])
+
+	def test_two_factor_for_admins_only_binds_our_browser_flow_and_back(self):
+		settings = frappe.get_single("Selfhost Settings")
+		settings.keycloak_two_factor = "required for admins"
+		settings.save()
+		self.assertIn(f"updated browser flow {ADMIN_OTP_FLOW}", bootstrap_realm())
+		self.assertEqual(self.keycloak.realms["cloud"]["representation"]["browserFlow"], ADMIN_OTP_FLOW)
+		self.assertEqual(bootstrap_realm(), [])
+
+		settings.keycloak_two_factor = "optional"
+		settings.save()
+		self.assertIn(f"deleted authentication flow {ADMIN_OTP_FLOW}", bootstrap_realm())
+		self.assertEqual(self.keycloak.realms["cloud"]["representation"]["browserFlow"], "browser")
+
+	def test_display_name_of_the_realm_comes_from_the_settings(self):
+		settings = frappe.get_single("Selfhost Settings")
+		settings.keycloak_display_name = "Acme Cloud"
+		settings.save()
+		bootstrap_realm()
+		self.assertEqual(self.keycloak.realms["cloud"]["representation"]["displayName"], "Acme Cloud")
 
 	def test_logout_job_ends_the_keycloak_session(self):
 		bootstrap_realm()

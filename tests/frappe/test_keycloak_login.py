@@ -201,6 +201,21 @@ class TestKeycloakLogin(IntegrationTestCase):
 		self.assertFalse(frappe.db.exists("Keycloak Session", {"frappe_session": sid}))
 		self.assertIn(self.provider.confirm_logout(browser, location).status_code, (302, 303))
 
+	def test_the_dashboards_own_logout_forgets_the_keycloak_session(self):
+		"""The dashboard logs out with an XHR to /api/method/logout (dashboard/src2/data/session.js);
+		the on_logout hook drops the record and queues the Keycloak logout (test_keycloak_bootstrap)."""
+		browser = requests.Session()
+		self.log_in(browser, f"carol-{RUN}")
+		sid = browser.cookies["sid"]
+		self.assertTrue(frappe.db.exists("Keycloak Session", {"frappe_session": sid}))
+
+		answer = browser.post(f"{self.site_url}/api/method/logout", timeout=10)
+		frappe.db.rollback()
+
+		self.assertEqual(answer.status_code, 200, answer.text[:300])
+		self.assertIsNone(self.user_of_session(sid))
+		self.assertFalse(frappe.db.exists("Keycloak Session", {"frappe_session": sid}))
+
 	def test_back_channel_logout_from_keycloak_ends_the_frappe_session(self):
 		browser = requests.Session()
 		self.log_in(browser, f"carol-{RUN}")

@@ -6,6 +6,7 @@ import pytest
 
 from press_selfhost.errors import ConfigurationError, ServiceUnavailableError
 from press_selfhost.integrations.keycloak_admin import (
+	ADMIN_OTP_FLOW,
 	AdminCredentials,
 	DashboardClient,
 	IdentityProvider,
@@ -13,6 +14,7 @@ from press_selfhost.integrations.keycloak_admin import (
 	RealmMail,
 	RealmPolicy,
 	TwoFactor,
+	admin_otp_flow,
 	end_user_session,
 	ensure_realm,
 	ensure_site_client,
@@ -112,6 +114,100 @@ def test_two_factor_policy(keycloak, admin):
 
 	ensure_realm(admin, dataclasses.replace(POLICY, two_factor=TwoFactor.OFF))
 	assert keycloak.realms["cloud"]["required_actions"]["CONFIGURE_TOTP"]["enabled"] is False
+
+
+def browser_flow(keycloak):
+	return keycloak.realms["cloud"]["representation"]["browserFlow"]
+
+
+ADMINS_ONLY = dataclasses.replace(POLICY, two_factor=TwoFactor.ADMINS)
+FORMS, ADMIN_OTP, OPTIONAL_OTP = (
+	f"{ADMIN_OTP_FLOW}-{part}" for part in ("forms", "admin-otp", "optional-otp")
+)
+ADMINS_ONLY_FLOW = [
+	(0, "auth-cookie", "ALTERNATIVE", None),
+	(0, "identity-provider-redirector", "ALTERNATIVE", None),
+	(0, FORMS, "ALTERNATIVE", None),
+	(1, "auth-username-password-form", "REQUIRED", None),
+	(1, ADMIN_OTP, "CONDITIONAL", None),
+	(2, "conditional-user-role", "REQUIRED", {"condUserRole": "press-admin", "negate": "false"}),
+	(2, "auth-otp-form", "REQUIRED", None),
+	(1, OPTIONAL_OTP, "CONDITIONAL", None),
+	(2, "conditional-user-configured", "REQUIRED", None),
+	(2, "conditional-user-role", "REQUIRED", {"condUserRole": "press-admin", "negate": "true"}),
+	(2, "auth-otp-form", "REQUIRED", None),
+]
+
+
+def test_two_factor_for_admins_only_binds_a_browser_flow_that_forces_otp_on_press_admins(keycloak, admin):
+	changes = ensure_realm(admin, ADMINS_ONLY)
+
+	assert [(c.action, c.kind, c.name) for c in changes if "flow" in c.kind] == [
+		("created", "authentication flow", ADMIN_OTP_FLOW),
+		("updated", "browser flow", ADMIN_OTP_FLOW),
+	]
+	assert keycloak.flow_rows("cloud", ADMIN_OTP_FLOW) == ADMINS_ONLY_FLOW
+	assert browser_flow(keycloak) == ADMIN_OTP_FLOW
+	otp = keycloak.realms["cloud"]["required_actions"]["CONFIGURE_TOTP"]
+	assert otp["enabled"] is True and otp["defaultAction"] is False  # others may still set OTP up
+
+
+def test_two_factor_for_admins_only_is_idempotent(keycloak, admin):
+	ensure_realm(admin, ADMINS_ONLY)
+	written = len(keycloak.writes())
+
+	assert ensure_realm(admin, ADMINS_ONLY) == []
+	assert len(keycloak.writes()) == written
+
+
+def test_a_changed_admins_only_flow_is_rebuilt(keycloak, admin):
+	ensure_realm(admin, ADMINS_ONLY)
+	# someone made the admins' OTP sub-flow optional in Keycloak's console
+	subflow = next(
+		e
+		for e in keycloak.realms["cloud"]["executions"].values()
+		if e.get("flowId") == keycloak.flow("cloud", ADMIN_OTP)["id"]
+	)
+	subflow["requirement"] = "DISABLED"
+
+	changes = ensure_realm(admin, ADMINS_ONLY)
+
+	assert [(c.action, c.name) for c in changes] == [
+		("updated", "browser"),
+		("deleted", ADMIN_OTP_FLOW),
+		("created", ADMIN_OTP_FLOW),
+		("updated", ADMIN_OTP_FLOW),
+	]
+	assert keycloak.flow_rows("cloud", ADMIN_OTP_FLOW) == ADMINS_ONLY_FLOW
+	assert browser_flow(keycloak) == ADMIN_OTP_FLOW
+
+
+def test_switching_two_factor_from_required_to_admins_only_to_off_cleans_up(keycloak, admin):
+	ensure_realm(admin, dataclasses.replace(POLICY, two_factor=TwoFactor.REQUIRED))
+	assert browser_flow(keycloak) == "browser" and keycloak.flow("cloud", ADMIN_OTP_FLOW) is None
+
+	ensure_realm(admin, ADMINS_ONLY)
+	otp = keycloak.realms["cloud"]["required_actions"]["CONFIGURE_TOTP"]
+	assert otp["defaultAction"] is False and browser_flow(keycloak) == ADMIN_OTP_FLOW
+
+	changes = ensure_realm(admin, dataclasses.replace(POLICY, two_factor=TwoFactor.OFF))
+
+	assert [(c.action, c.kind, c.name) for c in changes] == [
+		("updated", "required action", "CONFIGURE_TOTP"),
+		("updated", "browser flow", "browser"),
+		("deleted", "authentication flow", ADMIN_OTP_FLOW),
+	]
+	assert browser_flow(keycloak) == "browser"
+	assert keycloak.realms["cloud"]["required_actions"]["CONFIGURE_TOTP"]["enabled"] is False
+	state = keycloak.realms["cloud"]
+	assert not [f for f in state["flows"].values() if f["alias"].startswith(ADMIN_OTP_FLOW)]
+	assert not state["executions"] and not state["configs"]  # sub-flows and their configs went too
+
+
+def test_admin_otp_flow_names_the_role_it_is_given():
+	steps = admin_otp_flow("ops")
+	configs = [dict(s.config) for step in steps for sub in step.steps for s in sub.steps if s.config]
+	assert configs == [{"condUserRole": "ops", "negate": "false"}, {"condUserRole": "ops", "negate": "true"}]
 
 
 def test_brute_force_and_password_policy_are_realm_settings(keycloak, admin):

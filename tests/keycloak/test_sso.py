@@ -6,9 +6,17 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from press_selfhost.errors import AuthenticationError
+from press_selfhost.errors import AuthenticationError, ConfigurationError
 from press_selfhost.integrations.keycloak import Identity
-from press_selfhost.sso import DEFAULT_RETURN_PATH, LoginOutcome, decide_login, safe_return_path
+from press_selfhost.sso import (
+	DASHBOARD_PROVIDER,
+	DEFAULT_RETURN_PATH,
+	LoginOutcome,
+	dashboard_oauth_domains,
+	decide_login,
+	login_domains,
+	safe_return_path,
+)
 
 OWN_HOSTS = ("cloud.example.com",)
 
@@ -81,3 +89,47 @@ def test_new_verified_email_creates_a_user():
 def test_identity_without_email_is_refused():
 	with pytest.raises(AuthenticationError, match="email"):
 		decide_login(identity(email=None), None, None)
+
+
+# -- the dashboard's login page --------------------------------------------------------------------
+def test_login_domains_are_read_one_per_line_or_comma_separated():
+	text = "Example.com\n@corp.example.org, example.com\n\n  sub.example.net  "
+	assert login_domains(text) == ("example.com", "corp.example.org", "sub.example.net")
+	assert login_domains(None) == ()
+	assert login_domains("  \n") == ()
+
+
+@pytest.mark.parametrize(
+	"bad", ["localhost", "http://example.com", "user@example.com", "-x.example.com", "ex_ample.com"]
+)
+def test_a_bad_login_domain_is_named(bad):
+	with pytest.raises(ConfigurationError, match="is not an e-mail domain"):
+		login_domains(f"example.com\n{bad}")
+
+
+def test_our_domains_are_added_to_presss_and_replace_its_entry_for_the_same_domain():
+	press = [
+		{"email_domain": "partner.example", "social_login_key": "partner-sso", "provider_name": "Partner"},
+		{"email_domain": "Example.com", "social_login_key": "old", "provider_name": "Old"},
+	]
+	entries = dashboard_oauth_domains(press, ("example.com", "corp.example.org"), "Acme Cloud")
+	assert entries == [
+		{"email_domain": "partner.example", "social_login_key": "partner-sso", "provider_name": "Partner"},
+		{
+			"email_domain": "example.com",
+			"social_login_key": DASHBOARD_PROVIDER,
+			"provider_name": "Acme Cloud",
+		},
+		{
+			"email_domain": "corp.example.org",
+			"social_login_key": DASHBOARD_PROVIDER,
+			"provider_name": "Acme Cloud",
+		},
+	]
+
+
+def test_without_login_domains_presss_entries_stay_as_they_are():
+	press = [
+		{"email_domain": "partner.example", "social_login_key": "partner-sso", "provider_name": "Partner"}
+	]
+	assert dashboard_oauth_domains(press, (), "Cloud") == press

@@ -2,16 +2,18 @@
 Keycloak's Admin REST API documentation, with state kept in memory.
 
 It answers the admin login on the master realm's token endpoint and the realm, role, client,
-required-action and identity-provider routes our bootstrap uses, with Keycloak's status codes
-(201 on create, 204 on update and delete, 404 for a missing object, 409 for a duplicate) and its
-habits: a PUT updates the fields it carries, stored secrets read back masked as "**********", and a
-new realm comes with its default required actions. Tests read `requests` to check idempotence.
+required-action, identity-provider and authentication-flow routes our bootstrap uses, with
+Keycloak's status codes (201 on create, 204 on update and delete, 404 for a missing object, 409 for
+a duplicate) and its habits: a PUT updates the fields it carries, stored secrets read back masked as
+"**********", a new realm comes with its default required actions and its built-in browser flow
+bound, new executions start DISABLED, and a flow in use or built in cannot be deleted (as in
+AuthenticationManagementResource). Tests read `requests` to check idempotence.
 """
 
 import copy
 import secrets
 import uuid
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
 from tests.support.standin import HTTPStandIn, Request, Response
 
@@ -23,6 +25,25 @@ DEFAULT_REQUIRED_ACTIONS = (
 	"UPDATE_PASSWORD",
 	"UPDATE_PROFILE",
 	"VERIFY_EMAIL",
+)
+# Authenticators the stand-in knows: provider id → (display name, configurable).
+AUTHENTICATORS = {
+	"auth-cookie": ("Cookie", False),
+	"auth-spnego": ("Kerberos", False),
+	"identity-provider-redirector": ("Identity Provider Redirector", True),
+	"auth-username-password-form": ("Username Password Form", False),
+	"auth-otp-form": ("OTP Form", False),
+	"conditional-user-configured": ("Condition - user configured", False),
+	"conditional-user-role": ("Condition - user role", True),
+}
+REQUIREMENTS = ("REQUIRED", "ALTERNATIVE", "DISABLED", "CONDITIONAL")
+BUILT_IN_FLOWS = (
+	"browser",
+	"direct grant",
+	"registration",
+	"reset credentials",
+	"clients",
+	"first broker login",
 )
 
 
@@ -54,6 +75,19 @@ class KeycloakAdminStandIn(HTTPStandIn):
 		self.route("POST", instances, self._guarded(self._create_idp))
 		self.route("GET", f"{instances}/(?P<alias>[^/]+)", self._guarded(self._get_idp))
 		self.route("PUT", f"{instances}/(?P<alias>[^/]+)", self._guarded(self._update_idp))
+		authentication = f"{REALM}/authentication"
+		self.route("GET", f"{authentication}/flows", self._guarded(self._list_flows))
+		self.route("POST", f"{authentication}/flows", self._guarded(self._create_flow))
+		self.route("DELETE", f"{authentication}/flows/(?P<id>[^/]+)", self._guarded(self._delete_flow))
+		executions = f"{authentication}/flows/(?P<alias>[^/]+)/executions"
+		self.route("GET", executions, self._guarded(self._get_executions))
+		self.route("PUT", executions, self._guarded(self._update_execution))
+		self.route("POST", f"{executions}/execution", self._guarded(self._add_execution))
+		self.route("POST", f"{executions}/flow", self._guarded(self._add_subflow))
+		self.route(
+			"POST", f"{authentication}/executions/(?P<id>[^/]+)/config", self._guarded(self._add_config)
+		)
+		self.route("GET", f"{authentication}/config/(?P<id>[^/]+)", self._guarded(self._get_config))
 
 	# -- for tests ----------------------------------------------------------------------------------
 	def reset(self) -> None:
@@ -105,7 +139,7 @@ class KeycloakAdminStandIn(HTTPStandIn):
 		if body["realm"] in self.realms:
 			return Response(409, {"errorMessage": "Conflict detected. See logs for details"})
 		self.realms[body["realm"]] = {
-			"representation": {"id": str(uuid.uuid4()), **body},
+			"representation": {"id": str(uuid.uuid4()), "browserFlow": "browser", **body},
 			"roles": {},
 			"clients": {},
 			"required_actions": {
@@ -122,7 +156,12 @@ class KeycloakAdminStandIn(HTTPStandIn):
 			},
 			"idps": {},
 			"sessions": set(),
+			"flows": {},
+			"executions": {},
+			"configs": {},
 		}
+		for alias in BUILT_IN_FLOWS:
+			self._new_flow(body["realm"], alias, top_level=True, built_in=True)
 		return Response(201, b"", {"Location": f"{self.url}/admin/realms/{body['realm']}"})
 
 	def _get_realm(self, request: Request) -> Response:
@@ -134,6 +173,9 @@ class KeycloakAdminStandIn(HTTPStandIn):
 	def _update_realm(self, request: Request) -> Response:
 		stored = self.realms[request.params["realm"]]["representation"]
 		body = request.json()
+		flow = body.get("browserFlow")
+		if flow is not None and self._flow_by_alias(request.params["realm"], flow) is None:
+			return Response(400, {"errorMessage": f"Flow {flow} not found"})
 		if "smtpServer" in body:
 			smtp = dict(body["smtpServer"])
 			if smtp.get("password") in (None, MASK):
@@ -265,3 +307,205 @@ class KeycloakAdminStandIn(HTTPStandIn):
 
 	def stored_secret(self, realm: str, alias: str) -> str:
 		return self.realms[realm]["idps"][alias]["config"]["clientSecret"]
+
+	# -- authentication flows -----------------------------------------------------------------------
+	def flow(self, realm: str, alias: str) -> dict | None:
+		return self._flow_by_alias(realm, alias)
+
+	def flow_rows(self, realm: str, alias: str) -> list[tuple]:
+		"""The flow as (level, sub-flow alias or authenticator, requirement, config), depth first."""
+		state = self.realms[realm]
+		rows = []
+		for execution, level in self._walk(realm, self._flow_by_alias(realm, alias)["id"]):
+			flow = state["flows"].get(execution.get("flowId"))
+			config = state["configs"].get(execution.get("authenticatorConfig"), {}).get("config")
+			name = flow["alias"] if flow else execution["authenticator"]
+			rows.append((level, name, execution["requirement"], config))
+		return rows
+
+	def _new_flow(self, realm: str, alias: str, *, top_level: bool, built_in: bool = False) -> dict:
+		flow = {
+			"id": str(uuid.uuid4()),
+			"alias": alias,
+			"description": "",
+			"providerId": "basic-flow",
+			"topLevel": top_level,
+			"builtIn": built_in,
+		}
+		self.realms[realm]["flows"][flow["id"]] = flow
+		return flow
+
+	def _flow_by_alias(self, realm: str, alias: str) -> dict | None:
+		return next((f for f in self.realms[realm]["flows"].values() if f["alias"] == alias), None)
+
+	def _children(self, realm: str, flow_id: str) -> list[dict]:
+		executions = self.realms[realm]["executions"].values()
+		return sorted((e for e in executions if e["parentFlow"] == flow_id), key=lambda e: e["priority"])
+
+	def _walk(self, realm: str, flow_id: str, level: int = 0):
+		for execution in self._children(realm, flow_id):
+			yield execution, level
+			if execution["authenticatorFlow"]:
+				yield from self._walk(realm, execution["flowId"], level + 1)
+
+	def _list_flows(self, request: Request) -> Response:
+		flows = self.realms[request.params["realm"]]["flows"].values()
+		return Response(
+			200, [{**copy.deepcopy(f), "authenticationExecutions": []} for f in flows if f["topLevel"]]
+		)
+
+	def _create_flow(self, request: Request) -> Response:
+		realm, body = request.params["realm"], request.json()
+		if not body.get("alias"):
+			return Response(409, {"errorMessage": "Failed to create flow with empty alias name"})
+		if self._flow_by_alias(realm, body["alias"]):
+			return Response(409, {"errorMessage": f"Flow {body['alias']} already exists"})
+		flow = self._new_flow(realm, body["alias"], top_level=bool(body.get("topLevel", True)))
+		flow.update(
+			description=body.get("description") or "", providerId=body.get("providerId", "basic-flow")
+		)
+		return Response(201, b"", {"Location": f"{self.url}{request.path}/{flow['id']}"})
+
+	def _delete_flow(self, request: Request) -> Response:
+		realm = request.params["realm"]
+		state = self.realms[realm]
+		flow = state["flows"].get(request.params["id"])
+		if not flow:
+			return Response(404, {"error": "Flow not found"})
+		if flow["builtIn"]:
+			return Response(400, {"error": "Can't delete built in flow"})
+		if state["representation"].get("browserFlow") == flow["alias"]:
+			return Response(400, {"error": "Cannot remove authentication flow, it is currently in use"})
+		for execution, _ in list(self._walk(realm, flow["id"])):
+			state["executions"].pop(execution["id"], None)
+			state["configs"].pop(execution.get("authenticatorConfig"), None)
+			state["flows"].pop(execution.get("flowId"), None)
+		del state["flows"][flow["id"]]
+		return Response(204)
+
+	def _parent(self, request: Request) -> tuple[dict | None, Response | None]:
+		parent = self._flow_by_alias(request.params["realm"], unquote(request.params["alias"]))
+		if parent is None:
+			return None, Response(400, {"error": "Parent flow doesn't exist"})
+		if parent["builtIn"]:
+			return None, Response(400, {"error": "It is illegal to add execution to a built in flow"})
+		return parent, None
+
+	def _append(self, realm: str, parent: dict, **fields) -> dict:
+		siblings = self._children(realm, parent["id"])
+		execution = {
+			"id": str(uuid.uuid4()),
+			"parentFlow": parent["id"],
+			"requirement": "DISABLED",
+			"priority": siblings[-1]["priority"] + 1 if siblings else 0,
+			"authenticatorFlow": False,
+			**fields,
+		}
+		self.realms[realm]["executions"][execution["id"]] = execution
+		return execution
+
+	def _add_execution(self, request: Request) -> Response:
+		parent, refusal = self._parent(request)
+		if refusal:
+			return refusal
+		provider = request.json().get("provider")
+		if provider not in AUTHENTICATORS:
+			return Response(400, {"error": f"No authentication provider found for id: {provider}"})
+		execution = self._append(request.params["realm"], parent, authenticator=provider)
+		location = (
+			f"{self.url}/admin/realms/{request.params['realm']}/authentication/executions/{execution['id']}"
+		)
+		return Response(201, b"", {"Location": location})
+
+	def _add_subflow(self, request: Request) -> Response:
+		realm, body = request.params["realm"], request.json()
+		parent, refusal = self._parent(request)
+		if refusal:
+			return refusal
+		if self._flow_by_alias(realm, body.get("alias")):
+			return Response(409, {"errorMessage": "New flow alias name already exists"})
+		flow = self._new_flow(realm, body["alias"], top_level=False)
+		flow.update(description=body.get("description") or "", providerId=body.get("type", "basic-flow"))
+		self._append(realm, parent, authenticatorFlow=True, flowId=flow["id"], authenticator=None)
+		return Response(
+			201, b"", {"Location": f"{self.url}/admin/realms/{realm}/authentication/flows/{flow['id']}"}
+		)
+
+	def _get_executions(self, request: Request) -> Response:
+		realm = request.params["realm"]
+		flow = self._flow_by_alias(realm, unquote(request.params["alias"]))
+		if flow is None:
+			return Response(404, {"error": "Flow not found"})
+		state, answer, index = self.realms[realm], [], {}
+		for execution, level in self._walk(realm, flow["id"]):
+			index[level] = index.get(level, -1) + 1
+			info = {
+				"id": execution["id"],
+				"requirement": execution["requirement"],
+				"level": level,
+				"index": index[level],
+				"priority": execution["priority"],
+			}
+			if execution["authenticatorFlow"]:
+				subflow = state["flows"][execution["flowId"]]
+				info.update(
+					displayName=subflow["alias"],
+					description=subflow["description"],
+					requirementChoices=list(REQUIREMENTS),
+					configurable=False,
+					authenticationFlow=True,
+					flowId=subflow["id"],
+				)
+			else:
+				display_name, configurable = AUTHENTICATORS[execution["authenticator"]]
+				info.update(
+					displayName=display_name,
+					requirementChoices=list(REQUIREMENTS),
+					configurable=configurable,
+					providerId=execution["authenticator"],
+				)
+				config = state["configs"].get(execution.get("authenticatorConfig"))
+				if config:
+					info.update(authenticationConfig=config["id"], alias=config["alias"])
+			answer.append(info)
+		return Response(200, answer)
+
+	def _update_execution(self, request: Request) -> Response:
+		realm, body = request.params["realm"], request.json()
+		if self._flow_by_alias(realm, unquote(request.params["alias"])) is None:
+			return Response(404, {"error": "flow not found"})
+		execution = self.realms[realm]["executions"].get(body.get("id"))
+		if execution is None:
+			return Response(404, {"error": "Illegal execution"})
+		if body.get("requirement") not in REQUIREMENTS:
+			return Response(400, {"error": f"No enum constant {body.get('requirement')}"})
+		# Keycloak copies priority and requirement from the body: a body without priority moves it to 0.
+		execution.update(priority=body.get("priority", 0), requirement=body["requirement"])
+		return Response(204)
+
+	def _add_config(self, request: Request) -> Response:
+		realm, body = request.params["realm"], request.json()
+		state = self.realms[realm]
+		execution = state["executions"].get(request.params["id"])
+		if execution is None:
+			return Response(404, {"error": "Illegal execution"})
+		if any(config["alias"] == body.get("alias") for config in state["configs"].values()):
+			return Response(409, {"errorMessage": f"Authenticator config {body.get('alias')} already exists"})
+		config = {
+			"id": str(uuid.uuid4()),
+			"alias": body.get("alias"),
+			"config": dict(body.get("config") or {}),
+		}
+		state["configs"][config["id"]] = config
+		execution["authenticatorConfig"] = config["id"]
+		return Response(
+			201, b"", {"Location": f"{self.url}/admin/realms/{realm}/authentication/config/{config['id']}"}
+		)
+
+	def _get_config(self, request: Request) -> Response:
+		config = self.realms[request.params["realm"]]["configs"].get(request.params["id"])
+		return (
+			Response(200, copy.deepcopy(config))
+			if config
+			else Response(404, {"error": "Could not find authenticator config"})
+		)
