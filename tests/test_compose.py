@@ -7,6 +7,7 @@ fails its own test.
 
 import copy
 import importlib.resources
+import ipaddress
 import json
 import re
 from pathlib import Path
@@ -69,6 +70,8 @@ SERVICE_NETWORKS = {
 	"agent-worker": "service:agent",
 	"agent-redis": "service:agent",
 	"proxy-agent": {"backend"},
+	# The host's network: see HOST_NETWORK below for why.
+	"bench-gateway": "host",
 	"mariadb": {"database"},
 	"redis": {"database"},
 	"minio": {"storage"},
@@ -88,6 +91,14 @@ SERVICE_NETWORKS = {
 	"postal-smtp": {"backend", "database"},
 	"postal-worker": {"backend", "database"},
 }
+# Services in the host's network namespace, each with the reason no bridge network will do. They
+# publish nothing and listen only on BENCH_GATEWAY_ADDRESS (the host's address on `frontend`).
+HOST_NETWORK = {
+	# The stock agent publishes each bench on the host's 127.0.0.1 (agent/bench.py, Bench.start:
+	# `-p 127.0.0.1:<web_port>:8000`), which only a process in the host's namespace can reach.
+	"bench-gateway": "forwards <BENCH_GATEWAY_ADDRESS>:<bench port> to the benches on 127.0.0.1",
+}
+GATEWAY_ADDRESS = "${BENCH_GATEWAY_ADDRESS:?set BENCH_GATEWAY_ADDRESS in compose/.env}"
 # One-shot services: run to completion at each start, so restart "no", no healthcheck, and the
 # services that need them wait for `service_completed_successfully`.
 ONE_SHOT = {"agent-ca", "press-setup", "minio-init", "lago-migrate", "postal-init"}
@@ -198,6 +209,13 @@ def test_env_example_comments_every_setting():
 	assert uncommented == []
 
 
+def test_the_bench_gateway_address_is_the_gateway_of_the_frontend_subnet():
+	example = env_example()
+	subnet = ipaddress.ip_network(example["FRONTEND_SUBNET"])
+	assert ipaddress.ip_address(example["BENCH_GATEWAY_ADDRESS"]) in subnet
+	assert subnet.is_private
+
+
 def test_default_domain_needs_no_dns_provider():
 	example = env_example()
 	assert example["DOMAIN"] == "localhost"
@@ -227,8 +245,36 @@ def ports_problems(document: dict) -> list[str]:
 		if name != "traefik" and service.get("ports")
 	]
 	published = {str(port).split(":")[0] for port in document["services"]["traefik"].get("ports", [])}
-	if published != {"80", "443"}:
-		problems.append(f"traefik publishes {sorted(published)}, not 80 and 443")
+	if published != {"25", "80", "443"}:
+		problems.append(f"traefik publishes {sorted(published)}, not 25, 80 and 443")
+	return problems
+
+
+def host_network_problems(document: dict) -> list[str]:
+	"""The host's network only where HOST_NETWORK says why; there, no ports, no wildcard listen, nothing writable."""
+	problems = []
+	for name, service in document["services"].items():
+		if service.get("network_mode") != "host":
+			continue
+		if name not in HOST_NETWORK:
+			problems.append(f"{name} uses the host's network without a reason in HOST_NETWORK")
+			continue
+		command = [str(argument) for argument in service.get("command") or []]
+		listen = command[command.index("--listen") + 1] if "--listen" in command else None
+		if listen != GATEWAY_ADDRESS:
+			problems.append(f"{name} listens on {listen!r}, not on BENCH_GATEWAY_ADDRESS")
+		if service.get("ports"):
+			problems.append(f"{name} publishes ports")
+		if not service.get("read_only"):
+			problems.append(f"{name} has a writable root file system")
+		for volume in service.get("volumes") or []:
+			if not str(volume).endswith(":ro"):
+				problems.append(f"{name} mounts {volume} writable")
+			if "docker.sock" in str(volume):
+				problems.append(f"{name} mounts the Docker socket")
+	gateway = document.get("networks", {}).get("frontend", {}).get("ipam", {}).get("config", [{}])[0]
+	if gateway.get("gateway") != GATEWAY_ADDRESS:
+		problems.append("the frontend network's gateway is not BENCH_GATEWAY_ADDRESS")
 	return problems
 
 
@@ -348,6 +394,7 @@ def volume_problems(document: dict) -> list[str]:
 
 POLICIES = {
 	"ports": ports_problems,
+	"host network": host_network_problems,
 	"networks": network_problems,
 	"health and restart": health_and_restart_problems,
 	"resources": resource_problems,
@@ -380,6 +427,29 @@ def _set_env(document, service, key, value):
 BREAKAGES = [
 	("ports", "mariadb publishes 3306", lambda d: d["services"]["mariadb"].update(ports=["3306:3306"])),
 	("ports", "traefik publishes 8080", lambda d: d["services"]["traefik"]["ports"].append("8080:8080")),
+	(
+		"host network",
+		"registry on the host's network",
+		lambda d: d["services"]["registry"].update(network_mode="host"),
+	),
+	(
+		"host network",
+		"gateway listening everywhere",
+		lambda d: d["services"]["bench-gateway"]["command"].__setitem__(4, "0.0.0.0"),
+	),
+	(
+		"host network",
+		"gateway writable",
+		lambda d: d["services"]["bench-gateway"]["volumes"].append(
+			"/var/run/docker.sock:/var/run/docker.sock"
+		),
+	),
+	(
+		"host network",
+		"frontend subnet moved away from the gateway",
+		lambda d: d["networks"]["frontend"]["ipam"]["config"][0].update(gateway="172.17.0.1"),
+	),
+	("ports", "postal-smtp publishes 25", lambda d: d["services"]["postal-smtp"].update(ports=["25:2525"])),
 	("networks", "mariadb on backend", lambda d: d["services"]["mariadb"]["networks"].append("backend")),
 	(
 		"networks",
