@@ -90,6 +90,14 @@ SERVICE_NETWORKS = {
 	"postal-web": {"frontend", "backend", "database"},
 	"postal-smtp": {"backend", "database"},
 	"postal-worker": {"backend", "database"},
+	# Profiles ha-redis and ha-db: data stores, so `database` only, like redis and mariadb.
+	"redis-replica": {"database"},
+	"redis-sentinel-1": {"database"},
+	"redis-sentinel-2": {"database"},
+	"redis-sentinel-3": {"database"},
+	"mariadb-galera-1": {"database"},
+	"mariadb-galera-2": {"database"},
+	"mariadb-galera-3": {"database"},
 }
 # Services in the host's network namespace, each with the reason no bridge network will do. They
 # publish nothing and listen only on BENCH_GATEWAY_ADDRESS (the host's address on `frontend`).
@@ -137,7 +145,16 @@ def interpolated(raw, tmp_path_factory) -> dict:
 # --- schema and interpolation ------------------------------------------------------------------
 
 
-PROFILE_SETS = [set(), {"billing"}, {"sso"}, {"mail"}, {"billing", "sso", "mail"}]
+PROFILE_SETS = [
+	set(),
+	{"billing"},
+	{"sso"},
+	{"mail"},
+	{"ha-redis"},
+	{"ha-db"},
+	{"billing", "sso", "mail"},
+	{"billing", "sso", "mail", "ha-redis", "ha-db"},
+]
 
 
 @pytest.mark.parametrize("profiles", PROFILE_SETS, ids=lambda profiles: "+".join(sorted(profiles)) or "core")
@@ -359,7 +376,12 @@ def literal_secret_problems(document: dict) -> list[str]:
 			command = command.split()
 		for index, argument in enumerate(command):
 			argument = str(argument)
-			follows_flag = index > 0 and str(command[index - 1]) in ("--requirepass", "--password", "-p")
+			follows_flag = index > 0 and str(command[index - 1]) in (
+				"--requirepass",
+				"--masterauth",
+				"--password",
+				"-p",
+			)
 			has_credential = re.search(r"(Authorization|password|token)=", argument, re.IGNORECASE)
 			if (follows_flag or has_credential) and "${" not in argument:
 				problems.append(f"{name}: command argument {index} is a literal credential")
@@ -500,6 +522,11 @@ BREAKAGES = [
 		lambda d: d["services"]["traefik"]["command"].append(
 			"--providers.http.headers.Authorization=Bearer x"
 		),
+	),
+	(
+		"literal secrets",
+		"literal masterauth",
+		lambda d: d["services"]["redis-replica"]["command"].__setitem__(7, "hunter2"),
 	),
 	(
 		"press trusts agents",
