@@ -252,7 +252,7 @@ def test_custom_domains_follow_their_sites_status():
 	built = routers(routes)
 	assert built["site-erp_acme_com"]["middlewares"][-1] == "suspended-page"
 	assert built["site-shop_beta_org"]["service"] == "upstream-10_0_0_5__18003"
-	assert built["socketio-shop_beta_org"]["service"] == "upstream-10_0_0_5__19003"
+	assert built["socketio-10_0_0_5__19003"]["service"] == "upstream-10_0_0_5__19003"
 	assert "site-old_org" not in built
 
 
@@ -276,25 +276,34 @@ def test_self_hosted_servers_are_reached_on_their_public_ip_and_sites_without_se
 	]
 
 
-def test_a_bench_site_gets_its_socketio_path_on_the_benchs_socketio_port():
+def test_a_benchs_sites_get_their_socketio_path_on_the_benchs_socketio_port():
 	"""Frappe's realtime client connects to /socket.io on the site's own host: the bench's port 9000."""
 	config = build_dynamic_config(
 		[
-			Route("a.example.com", "a.example.com", "172.30.240.1:18000", "Active", "172.30.240.1:19000"),
-			Route("b.example.com", "b.example.com", "172.30.240.1:18001", "Suspended", "172.30.240.1:19001"),
+			Route("b.example.com", "b.example.com", "172.30.240.1:18000", "Active", "172.30.240.1:19000"),
+			Route("shop.org", "b.example.com", "172.30.240.1:18000", "Active", "172.30.240.1:19000"),
+			Route("a.example.com", "a.example.com", "172.30.240.1:18000", "Updating", "172.30.240.1:19000"),
+			Route("c.example.com", "c.example.com", "172.30.240.1:18001", "Suspended", "172.30.240.1:19001"),
 		],
 		SETTINGS,
 	)
 	routers_by_name = config["http"]["routers"]
-	socketio = routers_by_name["socketio-a_example_com"]
-	assert socketio["rule"] == "Host(`a.example.com`) && PathPrefix(`/socket.io`)"
-	assert socketio["tls"] == routers_by_name["site-a_example_com"]["tls"]
+	socketio_routers = {
+		name: router for name, router in routers_by_name.items() if name.startswith("socketio-")
+	}
+	# One router per bench; a suspended site has no live bench path at all: its page answers everywhere.
+	assert list(socketio_routers) == ["socketio-172_30_240_1__19000"]
+	socketio = socketio_routers["socketio-172_30_240_1__19000"]
+	assert socketio["rule"] == (
+		"PathPrefix(`/socket.io`) && (Host(`a.example.com`) || Host(`b.example.com`) || Host(`shop.org`))"
+	)
+	assert socketio["entryPoints"] == ["websecure"]
 	assert config["http"]["services"][socketio["service"]]["loadBalancer"] == {
 		"servers": [{"url": "http://172.30.240.1:19000"}],
 		"passHostHeader": True,
 	}
-	# A suspended site has no live bench path at all: its page answers on every path.
-	assert "socketio-b_example_com" not in routers_by_name
+	# Longer than any site's Host rule, so Traefik's default priority sends /socket.io here.
+	assert len(socketio["rule"]) > len(routers_by_name["site-shop_org"]["rule"])
 
 
 def test_a_host_claimed_twice_goes_to_the_live_site():

@@ -147,18 +147,13 @@ def build_dynamic_config(routes: Iterable[Route], settings: RoutingSettings) -> 
 			services[service_name] = _load_balancer(_upstream_url(upstream), pass_host=True)
 		return service_name
 
+	socketio_hosts: dict[str, list[str]] = {}
 	for host, upstream, socketio_upstream, status in _routable(routes):
 		if status in SERVED_BY_BENCH:
 			service_name = upstream_service(upstream)
 			middleware_names = bench_middlewares
 			if socketio_upstream:
-				routers["socketio-" + host.replace(".", "_")] = {
-					"entryPoints": entry_points,
-					"middlewares": bench_middlewares,
-					"rule": f"Host(`{host}`) && PathPrefix(`/socket.io`)",
-					"service": upstream_service(socketio_upstream),
-					"tls": tls_by_host(host),
-				}
+				socketio_hosts.setdefault(socketio_upstream, []).append(host)
 		else:
 			# No server answers, so Traefik says 503 and the errors middleware fills in our page:
 			# the visitor reads why, and search engines see a temporary outage, not new content.
@@ -170,6 +165,17 @@ def build_dynamic_config(routes: Iterable[Route], settings: RoutingSettings) -> 
 			"rule": f"Host(`{host}`)",
 			"service": service_name,
 			"tls": tls_by_host(host),
+		}
+	# One socket.io router per bench, not per host: it keeps 10,000 sites within the same budget.
+	# The certificate is chosen by SNI from those the sites' own routers obtain, hence `tls: {}`.
+	for socketio_upstream, hosts in socketio_hosts.items():
+		any_host = " || ".join(f"Host(`{host}`)" for host in hosts)
+		routers["socketio-" + _safe_name(socketio_upstream)] = {
+			"entryPoints": entry_points,
+			"middlewares": bench_middlewares,
+			"rule": f"PathPrefix(`/socket.io`) && ({any_host})",
+			"service": upstream_service(socketio_upstream),
+			"tls": {},
 		}
 	if "no-server" in {router["service"] for router in routers.values()}:
 		services["status-pages"] = _load_balancer(settings.status_page_url, pass_host=False)
