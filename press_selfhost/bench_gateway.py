@@ -10,6 +10,9 @@ is what press_selfhost's routing builder sends it there. Plain TCP, so WebSocket
 
 Which ports: the agent writes each bench's `config.json` (web_port, socketio_port) under its
 benches directory; the gateway rescans it, opens new listeners and closes those of removed benches.
+Fixed ports (`--also-port`) are forwarded the same way in the other direction of use: benches reach
+MariaDB at `<gateway address>:3306` (Press's Database Server private IP), which Traefik publishes
+on the host's 127.0.0.1 only.
 """
 
 import argparse
@@ -97,13 +100,17 @@ async def _copy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
 
 
 async def serve(
-	benches_directory: Path, listen_host: str, interval: float, heartbeat: Path | None = None
+	benches_directory: Path,
+	listen_host: str,
+	interval: float,
+	heartbeat: Path | None = None,
+	fixed_ports: frozenset[int] = frozenset(),
 ) -> None:
 	"""Rescan the benches every `interval` seconds forever; touch `heartbeat` after each scan."""
 	gateway = Gateway(listen_host)
 	try:
 		while True:
-			await gateway.sync(bench_ports(benches_directory))
+			await gateway.sync(bench_ports(benches_directory) | fixed_ports)
 			if heartbeat:
 				heartbeat.touch()
 			await asyncio.sleep(interval)
@@ -117,10 +124,21 @@ def main(argv: list[str] | None = None) -> None:
 	parser.add_argument("--benches", type=Path, default=Path("/home/frappe/benches"))
 	parser.add_argument("--interval", type=float, default=5.0)
 	parser.add_argument("--heartbeat", type=Path, help="file touched after each scan (for the healthcheck)")
+	parser.add_argument(
+		"--also-port", type=int, action="append", default=[], help="a port forwarded whatever the benches"
+	)
 	arguments = parser.parse_args(argv)
 	logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 	with contextlib.suppress(KeyboardInterrupt):
-		asyncio.run(serve(arguments.benches, arguments.listen, arguments.interval, arguments.heartbeat))
+		asyncio.run(
+			serve(
+				arguments.benches,
+				arguments.listen,
+				arguments.interval,
+				arguments.heartbeat,
+				frozenset(arguments.also_port),
+			)
+		)
 
 
 if __name__ == "__main__":

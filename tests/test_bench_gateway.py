@@ -73,8 +73,7 @@ def connects(port: int) -> bool:
 		return False
 
 
-@pytest.fixture
-def gateway(tmp_path):
+def start_gateway(tmp_path, *extra_arguments: str) -> dict:
 	benches = tmp_path / "benches"
 	benches.mkdir()
 	heartbeat = tmp_path / "heartbeat"
@@ -93,13 +92,36 @@ def gateway(tmp_path):
 				"0.1",
 				"--heartbeat",
 				str(heartbeat),
+				*extra_arguments,
 			],
 			stdout=output,
 			stderr=subprocess.STDOUT,
 		)
 	wait_until(heartbeat.exists, what="the bench gateway's first scan", process=process, log=log)
-	yield {"benches": benches, "process": process, "log": log}
-	stop_process(process)
+	return {"benches": benches, "process": process, "log": log}
+
+
+@pytest.fixture
+def gateway(tmp_path):
+	started = start_gateway(tmp_path)
+	yield started
+	stop_process(started["process"])
+
+
+def test_a_fixed_port_is_forwarded_without_any_bench(tmp_path):
+	"""--also-port 3306 in compose: benches reach MariaDB at the gateway address (Traefik on 127.0.0.1:3306)."""
+	with socket.create_server(("127.0.0.1", 0)) as database:
+		port = database.getsockname()[1]
+		started = start_gateway(tmp_path, "--also-port", str(port))
+		try:
+			database.settimeout(5)
+			with socket.create_connection((GATEWAY_HOST, port), timeout=5) as client:
+				connection, _ = database.accept()
+				with connection:
+					connection.sendall(b"5.5.5-10.6.21-MariaDB")
+					assert client.recv(100) == b"5.5.5-10.6.21-MariaDB"
+		finally:
+			stop_process(started["process"])
 
 
 def test_a_site_on_a_bench_is_reached_through_the_gateway_with_its_host(gateway):
@@ -179,4 +201,5 @@ def test_compose_runs_the_gateway_on_the_frontend_gateway_address():
 	ipam = document["networks"]["frontend"]["ipam"]["config"][0]
 	assert listen == ipam["gateway"] == "${BENCH_GATEWAY_ADDRESS:?set BENCH_GATEWAY_ADDRESS in compose/.env}"
 	assert command[command.index("--benches") + 1] == "/home/frappe/benches"
+	assert command[command.index("--also-port") + 1] == "3306"
 	assert "/home/frappe/benches:/home/frappe/benches:ro" in service["volumes"]

