@@ -26,15 +26,16 @@ STATUSES = [SiteStatus.ACTIVE] * 8 + [SiteStatus.SUSPENDED, SiteStatus.ARCHIVED]
 
 
 def fleet(sites: int) -> list[Route]:
-	"""`sites` sites on 20 app servers, one in five with a custom domain, a mix of statuses."""
+	"""`sites` sites on 20 app servers of 50 benches each, one in five with a custom domain, a mix of statuses."""
 	routes = []
 	for number in range(sites):
 		name = f"site{number}.example.com"
-		upstream = f"10.0.{number % 20}.5"
+		server, offset = f"10.0.{number % 20}.5", number % 50
+		upstream, socketio = f"{server}:{18000 + offset}", f"{server}:{19000 + offset}"
 		status = STATUSES[number % len(STATUSES)]
-		routes.append(Route(name, name, upstream, status))
+		routes.append(Route(name, name, upstream, status, socketio))
 		if number % 5 == 0:
-			routes.append(Route(f"erp.customer{number}.org", name, upstream, status))
+			routes.append(Route(f"erp.customer{number}.org", name, upstream, status, socketio))
 	return routes
 
 

@@ -364,8 +364,19 @@ def dashboard_host(domain: str) -> str:
 
 
 def lago_webhook_url(domain: str) -> str:
-	"""Where Lago must send its webhooks."""
+	"""Press's public webhook URL: what Lago sends to when it runs outside the compose stack."""
 	return f"https://{dashboard_host(domain)}{LAGO_WEBHOOK_PATH}"
+
+
+# compose/: Traefik's internal `webhooks` entrypoint (never published) passes this one path to
+# Press with Press's site name, so Lago reaches Press inside the stack whatever DOMAIN resolves to
+# (`localhost` included). tests/test_compose_agent_route.py drives this URL through the real Traefik.
+STACK_LAGO_WEBHOOK_URL = f"http://traefik:8081{LAGO_WEBHOOK_PATH}"
+
+
+def lago_webhook_urls(domain: str) -> tuple[str, str]:
+	"""Where Lago may send its webhooks: inside the compose stack, or Press's public URL."""
+	return (STACK_LAGO_WEBHOOK_URL, lago_webhook_url(domain))
 
 
 def proxy_agent_url(proxy_address: str) -> str:
@@ -552,16 +563,19 @@ def lago_api_key_check(api_url: str, api_key: str, *, timeout: float = 10.0) -> 
 
 def lago_webhook_check(api_url: str, api_key: str, domain: str, *, timeout: float = 10.0) -> Check:
 	"""Payments and suspensions reach Press only through Lago's webhook to our endpoint."""
-	wanted = lago_webhook_url(domain)
+	accepted = lago_webhook_urls(domain)
 
 	def probe() -> str:
 		urls = _lago_webhook_urls(api_url, api_key)
-		if wanted not in (url.rstrip("/") for url in urls):
+		found = [url for url in accepted if url in {url.rstrip("/") for url in urls}]
+		if not found:
+			stack_url, public_url = accepted
 			raise CheckFailed(
-				f"Lago has no webhook endpoint {wanted} ({len(urls)} other endpoint(s))",
-				f"Add {wanted} in Lago → Developers → Webhooks.",
+				f"Lago has no webhook endpoint {stack_url} or {public_url} ({len(urls)} other endpoint(s))",
+				f"Add {stack_url} (Lago in the compose stack) or {public_url} (Lago elsewhere) in"
+				" Lago → Developers → Webhooks.",
 			)
-		return f"Lago sends its webhooks to {wanted}"
+		return f"Lago sends its webhooks to {found[0]}"
 
 	return Check("Lago webhook", probe, timeout=timeout, fix_on_error="Check lago_api_url and lago_api_key.")
 

@@ -7,6 +7,7 @@ fails its own test.
 
 import copy
 import importlib.resources
+import ipaddress
 import json
 import re
 from pathlib import Path
@@ -56,8 +57,9 @@ NETWORKS = {"frontend", "backend", "database", "storage"}
 # Which networks each service joins, and why. A service missing here, or on a network not listed
 # for it, fails the test: adding one is a decision to write down, not an accident.
 SERVICE_NETWORKS = {
-	# frontend: the public side; backend: f1/n1 aliases for Press; storage: public S3 downloads.
-	"traefik": {"frontend", "backend", "storage"},
+	# frontend: the public side; backend: f1/n1 aliases for Press; storage: public S3 downloads;
+	# database: MariaDB's client for the benches' TCP route (published on loopback only).
+	"traefik": {"frontend", "backend", "storage", "database"},
 	"agent-ca": "none",
 	"press-setup": {"backend", "database", "storage"},
 	"press-web": {"frontend", "backend", "database", "storage"},
@@ -69,6 +71,8 @@ SERVICE_NETWORKS = {
 	"agent-worker": "service:agent",
 	"agent-redis": "service:agent",
 	"proxy-agent": {"backend"},
+	# The host's network: see HOST_NETWORK below for why.
+	"bench-gateway": "host",
 	"mariadb": {"database"},
 	"redis": {"database"},
 	"minio": {"storage"},
@@ -87,7 +91,26 @@ SERVICE_NETWORKS = {
 	"postal-web": {"frontend", "backend", "database"},
 	"postal-smtp": {"backend", "database"},
 	"postal-worker": {"backend", "database"},
+	# Profiles ha-redis and ha-db: data stores, so `database` only, like redis and mariadb.
+	"redis-replica": {"database"},
+	"redis-sentinel-1": {"database"},
+	"redis-sentinel-2": {"database"},
+	"redis-sentinel-3": {"database"},
+	"mariadb-galera-1": {"database"},
+	"mariadb-galera-2": {"database"},
+	"mariadb-galera-3": {"database"},
 }
+# Services in the host's network namespace, each with the reason no bridge network will do. They
+# publish nothing and listen only on BENCH_GATEWAY_ADDRESS (the host's address on `frontend`).
+HOST_NETWORK = {
+	# The stock agent publishes each bench on the host's 127.0.0.1 (agent/bench.py, Bench.start:
+	# `-p 127.0.0.1:<web_port>:8000`), which only a process in the host's namespace can reach.
+	"bench-gateway": "forwards <BENCH_GATEWAY_ADDRESS>:<bench port> to the benches on 127.0.0.1",
+}
+# What Traefik publishes, and on which host address: the public side, and MariaDB for the benches
+# on the host's loopback only (bench-gateway forwards to it).
+PUBLISHED = {"80": "0.0.0.0", "443": "0.0.0.0", "25": "0.0.0.0", "3306": "127.0.0.1"}
+GATEWAY_ADDRESS = "${BENCH_GATEWAY_ADDRESS:?set BENCH_GATEWAY_ADDRESS in compose/.env}"
 # One-shot services: run to completion at each start, so restart "no", no healthcheck, and the
 # services that need them wait for `service_completed_successfully`.
 ONE_SHOT = {"agent-ca", "press-setup", "minio-init", "lago-migrate", "postal-init"}
@@ -126,7 +149,16 @@ def interpolated(raw, tmp_path_factory) -> dict:
 # --- schema and interpolation ------------------------------------------------------------------
 
 
-PROFILE_SETS = [set(), {"billing"}, {"sso"}, {"mail"}, {"billing", "sso", "mail"}]
+PROFILE_SETS = [
+	set(),
+	{"billing"},
+	{"sso"},
+	{"mail"},
+	{"ha-redis"},
+	{"ha-db"},
+	{"billing", "sso", "mail"},
+	{"billing", "sso", "mail", "ha-redis", "ha-db"},
+]
 
 
 @pytest.mark.parametrize("profiles", PROFILE_SETS, ids=lambda profiles: "+".join(sorted(profiles)) or "core")
@@ -198,6 +230,13 @@ def test_env_example_comments_every_setting():
 	assert uncommented == []
 
 
+def test_the_bench_gateway_address_is_the_gateway_of_the_frontend_subnet():
+	example = env_example()
+	subnet = ipaddress.ip_network(example["FRONTEND_SUBNET"])
+	assert ipaddress.ip_address(example["BENCH_GATEWAY_ADDRESS"]) in subnet
+	assert subnet.is_private
+
+
 def test_default_domain_needs_no_dns_provider():
 	example = env_example()
 	assert example["DOMAIN"] == "localhost"
@@ -226,9 +265,41 @@ def ports_problems(document: dict) -> list[str]:
 		for name, service in document["services"].items()
 		if name != "traefik" and service.get("ports")
 	]
-	published = {str(port).split(":")[0] for port in document["services"]["traefik"].get("ports", [])}
-	if published != {"80", "443"}:
-		problems.append(f"traefik publishes {sorted(published)}, not 80 and 443")
+	published = {}
+	for port in document["services"]["traefik"].get("ports", []):
+		parts = str(port).split(":")
+		address = parts[0] if len(parts) == 3 else "0.0.0.0"
+		published[parts[-2]] = address
+	if published != PUBLISHED:
+		problems.append(f"traefik publishes {published}, not {PUBLISHED}")
+	return problems
+
+
+def host_network_problems(document: dict) -> list[str]:
+	"""The host's network only where HOST_NETWORK says why; there, no ports, no wildcard listen, nothing writable."""
+	problems = []
+	for name, service in document["services"].items():
+		if service.get("network_mode") != "host":
+			continue
+		if name not in HOST_NETWORK:
+			problems.append(f"{name} uses the host's network without a reason in HOST_NETWORK")
+			continue
+		command = [str(argument) for argument in service.get("command") or []]
+		listen = command[command.index("--listen") + 1] if "--listen" in command else None
+		if listen != GATEWAY_ADDRESS:
+			problems.append(f"{name} listens on {listen!r}, not on BENCH_GATEWAY_ADDRESS")
+		if service.get("ports"):
+			problems.append(f"{name} publishes ports")
+		if not service.get("read_only"):
+			problems.append(f"{name} has a writable root file system")
+		for volume in service.get("volumes") or []:
+			if not str(volume).endswith(":ro"):
+				problems.append(f"{name} mounts {volume} writable")
+			if "docker.sock" in str(volume):
+				problems.append(f"{name} mounts the Docker socket")
+	gateway = document.get("networks", {}).get("frontend", {}).get("ipam", {}).get("config", [{}])[0]
+	if gateway.get("gateway") != GATEWAY_ADDRESS:
+		problems.append("the frontend network's gateway is not BENCH_GATEWAY_ADDRESS")
 	return problems
 
 
@@ -313,7 +384,12 @@ def literal_secret_problems(document: dict) -> list[str]:
 			command = command.split()
 		for index, argument in enumerate(command):
 			argument = str(argument)
-			follows_flag = index > 0 and str(command[index - 1]) in ("--requirepass", "--password", "-p")
+			follows_flag = index > 0 and str(command[index - 1]) in (
+				"--requirepass",
+				"--masterauth",
+				"--password",
+				"-p",
+			)
 			has_credential = re.search(r"(Authorization|password|token)=", argument, re.IGNORECASE)
 			if (follows_flag or has_credential) and "${" not in argument:
 				problems.append(f"{name}: command argument {index} is a literal credential")
@@ -348,6 +424,7 @@ def volume_problems(document: dict) -> list[str]:
 
 POLICIES = {
 	"ports": ports_problems,
+	"host network": host_network_problems,
 	"networks": network_problems,
 	"health and restart": health_and_restart_problems,
 	"resources": resource_problems,
@@ -380,6 +457,34 @@ def _set_env(document, service, key, value):
 BREAKAGES = [
 	("ports", "mariadb publishes 3306", lambda d: d["services"]["mariadb"].update(ports=["3306:3306"])),
 	("ports", "traefik publishes 8080", lambda d: d["services"]["traefik"]["ports"].append("8080:8080")),
+	(
+		"host network",
+		"registry on the host's network",
+		lambda d: d["services"]["registry"].update(network_mode="host"),
+	),
+	(
+		"host network",
+		"gateway listening everywhere",
+		lambda d: d["services"]["bench-gateway"]["command"].__setitem__(4, "0.0.0.0"),
+	),
+	(
+		"host network",
+		"gateway writable",
+		lambda d: d["services"]["bench-gateway"]["volumes"].append(
+			"/var/run/docker.sock:/var/run/docker.sock"
+		),
+	),
+	(
+		"host network",
+		"frontend subnet moved away from the gateway",
+		lambda d: d["networks"]["frontend"]["ipam"]["config"][0].update(gateway="172.17.0.1"),
+	),
+	(
+		"ports",
+		"MariaDB published to the world",
+		lambda d: d["services"]["traefik"]["ports"].__setitem__(3, "3306:3306"),
+	),
+	("ports", "postal-smtp publishes 25", lambda d: d["services"]["postal-smtp"].update(ports=["25:2525"])),
 	("networks", "mariadb on backend", lambda d: d["services"]["mariadb"]["networks"].append("backend")),
 	(
 		"networks",
@@ -430,6 +535,11 @@ BREAKAGES = [
 		lambda d: d["services"]["traefik"]["command"].append(
 			"--providers.http.headers.Authorization=Bearer x"
 		),
+	),
+	(
+		"literal secrets",
+		"literal masterauth",
+		lambda d: d["services"]["redis-replica"]["command"].__setitem__(7, "hunter2"),
 	),
 	(
 		"press trusts agents",

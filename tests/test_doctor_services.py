@@ -12,6 +12,7 @@ import pytest
 
 from press_selfhost.doctor import (
 	SECRET_SETTINGS,
+	STACK_LAGO_WEBHOOK_URL,
 	Check,
 	CheckResult,
 	agent_ping_check,
@@ -240,12 +241,25 @@ def test_lago_api_key_valid_and_webhook_configured(lago):
 	)
 
 
+def test_lago_webhook_to_press_inside_the_compose_stack_counts(lago):
+	"""With DOMAIN=localhost Lago cannot reach cloud.localhost: it delivers through Traefik's internal entrypoint."""
+	lago.add_webhook_endpoint(STACK_LAGO_WEBHOOK_URL + "/")
+	hook = only(lago_webhook_check(lago.url, lago.api_key, DOMAIN), [lago.api_key])
+	assert hook.ok, hook
+	assert hook.detail == (
+		"Lago sends its webhooks to http://traefik:8081/api/method/press_selfhost.api.lago.webhook"
+	)
+
+
 def test_lago_webhook_missing_says_what_to_add(lago):
 	lago.add_webhook_endpoint("https://elsewhere.example.net/hook")
 	result = only(lago_webhook_check(lago.url, lago.api_key, DOMAIN), [lago.api_key])
 	assert not result.ok
 	assert "no webhook endpoint" in result.detail and "(1 other endpoint(s))" in result.detail
-	assert result.fix == f"Add {lago_webhook_url(DOMAIN)} in Lago → Developers → Webhooks."
+	assert result.fix == (
+		f"Add {STACK_LAGO_WEBHOOK_URL} (Lago in the compose stack) or {lago_webhook_url(DOMAIN)}"
+		" (Lago elsewhere) in Lago → Developers → Webhooks."
+	)
 
 
 def test_lago_wrong_key_and_down(lago):

@@ -219,9 +219,14 @@ def test_without_resolvers_routers_use_the_default_certificate():
 def test_custom_domains_follow_their_sites_status():
 	routes = press_routes(
 		sites=[
-			{"name": "acme.example.com", "status": "Suspended", "server": "f1.example.com"},
-			{"name": "beta.example.com", "status": "Active", "server": "f1.example.com"},
-			{"name": "old.example.com.archived", "status": "Archived", "server": "f1.example.com"},
+			{"name": "acme.example.com", "status": "Suspended", "server": "f1.example.com", "bench": "b1"},
+			{"name": "beta.example.com", "status": "Active", "server": "f1.example.com", "bench": "b2"},
+			{
+				"name": "old.example.com.archived",
+				"status": "Archived",
+				"server": "f1.example.com",
+				"bench": "b1",
+			},
 		],
 		site_domains=[
 			{"domain": "acme.example.com", "site": "acme.example.com"},
@@ -233,33 +238,72 @@ def test_custom_domains_follow_their_sites_status():
 		servers=[
 			{"name": "f1.example.com", "private_ip": "10.0.0.5", "ip": "203.0.113.5", "is_self_hosted": 0}
 		],
+		benches=[{"name": "b1", "port_offset": 0}, {"name": "b2", "port_offset": 3}],
 	)
+	on_b1 = ("10.0.0.5:18000", "10.0.0.5:19000")
 	assert sorted(routes, key=lambda r: r.host) == [
-		Route("acme.example.com", "acme.example.com", "10.0.0.5", "Suspended"),
-		Route("beta.example.com", "beta.example.com", "10.0.0.5", "Active"),
-		Route("erp.acme.com", "acme.example.com", "10.0.0.5", "Suspended"),
-		Route("old.example.com.archived", "old.example.com.archived", "10.0.0.5", "Archived"),
-		Route("old.org", "old.example.com.archived", "10.0.0.5", "Archived"),
-		Route("shop.beta.org", "beta.example.com", "10.0.0.5", "Active"),
+		Route("acme.example.com", "acme.example.com", on_b1[0], "Suspended", on_b1[1]),
+		Route("beta.example.com", "beta.example.com", "10.0.0.5:18003", "Active", "10.0.0.5:19003"),
+		Route("erp.acme.com", "acme.example.com", on_b1[0], "Suspended", on_b1[1]),
+		Route("old.example.com.archived", "old.example.com.archived", on_b1[0], "Archived", on_b1[1]),
+		Route("old.org", "old.example.com.archived", on_b1[0], "Archived", on_b1[1]),
+		Route("shop.beta.org", "beta.example.com", "10.0.0.5:18003", "Active", "10.0.0.5:19003"),
 	]
 	built = routers(routes)
 	assert built["site-erp_acme_com"]["middlewares"][-1] == "suspended-page"
-	assert built["site-shop_beta_org"]["service"] == "upstream-10_0_0_5"
+	assert built["site-shop_beta_org"]["service"] == "upstream-10_0_0_5__18003"
+	assert built["socketio-10_0_0_5__19003"]["service"] == "upstream-10_0_0_5__19003"
 	assert "site-old_org" not in built
 
 
-def test_self_hosted_servers_are_reached_on_their_public_ip_and_serverless_sites_skipped():
+def test_self_hosted_servers_are_reached_on_their_public_ip_and_sites_without_server_or_bench_skipped():
 	routes = press_routes(
 		sites=[
-			{"name": "a.example.com", "status": "Active", "server": "f2.example.com"},
-			{"name": "b.example.com", "status": "Active", "server": None},
+			{"name": "a.example.com", "status": "Active", "server": "f2.example.com", "bench": "b1"},
+			{"name": "b.example.com", "status": "Active", "server": None, "bench": "b1"},
+			{"name": "c.example.com", "status": "Active", "server": "f2.example.com", "bench": None},
+			{"name": "d.example.com", "status": "Active", "server": "f2.example.com", "bench": "b-unknown"},
+			{"name": "e.example.com", "status": "Active", "server": "f2.example.com", "bench": "b-no-offset"},
 		],
 		site_domains=[],
 		servers=[
 			{"name": "f2.example.com", "private_ip": "10.0.0.7", "ip": "198.51.100.7", "is_self_hosted": 1}
 		],
+		benches=[{"name": "b1", "port_offset": 12}, {"name": "b-no-offset", "port_offset": None}],
 	)
-	assert routes == [Route("a.example.com", "a.example.com", "198.51.100.7", "Active")]
+	assert routes == [
+		Route("a.example.com", "a.example.com", "198.51.100.7:18012", "Active", "198.51.100.7:19012")
+	]
+
+
+def test_a_benchs_sites_get_their_socketio_path_on_the_benchs_socketio_port():
+	"""Frappe's realtime client connects to /socket.io on the site's own host: the bench's port 9000."""
+	config = build_dynamic_config(
+		[
+			Route("b.example.com", "b.example.com", "172.30.240.1:18000", "Active", "172.30.240.1:19000"),
+			Route("shop.org", "b.example.com", "172.30.240.1:18000", "Active", "172.30.240.1:19000"),
+			Route("a.example.com", "a.example.com", "172.30.240.1:18000", "Updating", "172.30.240.1:19000"),
+			Route("c.example.com", "c.example.com", "172.30.240.1:18001", "Suspended", "172.30.240.1:19001"),
+		],
+		SETTINGS,
+	)
+	routers_by_name = config["http"]["routers"]
+	socketio_routers = {
+		name: router for name, router in routers_by_name.items() if name.startswith("socketio-")
+	}
+	# One router per bench; a suspended site has no live bench path at all: its page answers everywhere.
+	assert list(socketio_routers) == ["socketio-172_30_240_1__19000"]
+	socketio = socketio_routers["socketio-172_30_240_1__19000"]
+	assert socketio["rule"] == (
+		"PathPrefix(`/socket.io`) && (Host(`a.example.com`) || Host(`b.example.com`) || Host(`shop.org`))"
+	)
+	assert socketio["entryPoints"] == ["websecure"]
+	assert config["http"]["services"][socketio["service"]]["loadBalancer"] == {
+		"servers": [{"url": "http://172.30.240.1:19000"}],
+		"passHostHeader": True,
+	}
+	# Longer than any site's Host rule, so Traefik's default priority sends /socket.io here.
+	assert len(socketio["rule"]) > len(routers_by_name["site-shop_org"]["rule"])
 
 
 def test_a_host_claimed_twice_goes_to_the_live_site():

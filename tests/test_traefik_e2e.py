@@ -5,6 +5,7 @@ settings name no certificate resolver, so routers carry `tls: {}` and Traefik's 
 certificate. The configuration server answers with the same functions the Frappe endpoint uses.
 """
 
+import dataclasses
 import http.client
 import json
 import shutil
@@ -173,7 +174,7 @@ def platform(tmp_path_factory):
 	"""Traefik, its configuration endpoint, two app servers, Press and the status pages, all started."""
 	started = []
 	try:
-		benches = {name: EchoBackend(name).start() for name in ("f1", "f2")}
+		benches = {name: EchoBackend(name).start() for name in ("f1", "f2", "f1-socketio")}
 		press = EchoBackend("press").start()
 		pages = StatusPages().start()
 		started += [*benches.values(), press, pages]
@@ -187,9 +188,10 @@ def platform(tmp_path_factory):
 		)
 		endpoint = ConfigEndpoint(settings).start()
 		started.append(endpoint)
+		f1, f1_socketio = (f"127.0.0.1:{benches[name].port}" for name in ("f1", "f1-socketio"))
 		endpoint.routes = [
-			Route("acme.example.test", "acme.example.test", f"127.0.0.1:{benches['f1'].port}", "Active"),
-			Route("erp.acme.org", "acme.example.test", f"127.0.0.1:{benches['f1'].port}", "Active"),
+			Route("acme.example.test", "acme.example.test", f1, "Active", f1_socketio),
+			Route("erp.acme.org", "acme.example.test", f1, "Active", f1_socketio),
 			Route("beta.example.test", "beta.example.test", f"127.0.0.1:{benches['f2'].port}", "Suspended"),
 			Route("gamma.example.test", "gamma.example.test", f"127.0.0.1:{benches['f2'].port}", "Inactive"),
 			Route("gone.example.test", "gone.example.test", f"127.0.0.1:{benches['f2'].port}", "Archived"),
@@ -232,7 +234,7 @@ class Platform:
 
 	def set_status(self, host: str, status: str) -> None:
 		self.endpoint.routes = [
-			Route(r.host, r.site, r.upstream, status) if r.site == host else r for r in self.endpoint.routes
+			dataclasses.replace(r, status=status) if r.site == host else r for r in self.endpoint.routes
 		]
 
 
@@ -244,6 +246,14 @@ def test_active_site_and_its_custom_domain_reach_their_bench_with_the_host_kept(
 		assert headers["Strict-Transport-Security"].startswith("max-age=31536000")
 		assert headers["X-Content-Type-Options"] == "nosniff"
 		assert headers["X-Frame-Options"] == "SAMEORIGIN"
+
+
+def test_socketio_of_a_site_and_its_custom_domain_reach_the_benchs_socketio_port(platform):
+	for host in ("acme.example.test", "erp.acme.org"):
+		status, _, body = platform.get(host, "/socket.io/?EIO=4&transport=polling")
+		assert status == 200, platform.traefik.log_tail()
+		assert json.loads(body) == {"backend": "f1-socketio", "host": host, "path": "/socket.io/"}
+	assert json.loads(platform.get("acme.example.test", "/app/socket.io")[2])["backend"] == "f1"
 
 
 def test_press_is_reached_on_cloud_host(platform):

@@ -79,14 +79,17 @@ DEFAULT_RATE_LIMITED_PATHS = (
 class Route:
 	"""One host a visitor may type: a site's own name or one of its domains.
 
-	`upstream` is the app server's private address (`10.0.0.5`, or `host:port`); the app server's
-	nginx picks the bench from the Host header, so the header is passed through unchanged.
+	`upstream` is where the site's bench answers: `<app server address>:<bench web port>` (a bare
+	address means port 80, an nginx in front of the benches). `socketio_upstream`, when known, is
+	the bench's socket.io port, which gets the host's `/socket.io` path. The Host header is passed
+	through unchanged: the bench picks the site by it.
 	"""
 
 	host: str
 	site: str
 	upstream: str
 	status: SiteStatus | str
+	socketio_upstream: str = ""
 
 
 @dataclass(frozen=True)
@@ -136,13 +139,21 @@ def build_dynamic_config(routes: Iterable[Route], settings: RoutingSettings) -> 
 		for status in SiteStatus
 	}
 	upstream_services: dict[str, str] = {}
-	for host, upstream, status in _routable(routes):
+
+	def upstream_service(upstream: str) -> str:
+		service_name = upstream_services.get(upstream)
+		if service_name is None:
+			service_name = upstream_services[upstream] = "upstream-" + _safe_name(upstream)
+			services[service_name] = _load_balancer(_upstream_url(upstream), pass_host=True)
+		return service_name
+
+	socketio_hosts: dict[str, list[str]] = {}
+	for host, upstream, socketio_upstream, status in _routable(routes):
 		if status in SERVED_BY_BENCH:
-			service_name = upstream_services.get(upstream)
-			if service_name is None:
-				service_name = upstream_services[upstream] = "upstream-" + _safe_name(upstream)
-				services[service_name] = _load_balancer(_upstream_url(upstream), pass_host=True)
+			service_name = upstream_service(upstream)
 			middleware_names = bench_middlewares
+			if socketio_upstream:
+				socketio_hosts.setdefault(socketio_upstream, []).append(host)
 		else:
 			# No server answers, so Traefik says 503 and the errors middleware fills in our page:
 			# the visitor reads why, and search engines see a temporary outage, not new content.
@@ -154,6 +165,17 @@ def build_dynamic_config(routes: Iterable[Route], settings: RoutingSettings) -> 
 			"rule": f"Host(`{host}`)",
 			"service": service_name,
 			"tls": tls_by_host(host),
+		}
+	# One socket.io router per bench, not per host: it keeps 10,000 sites within the same budget.
+	# The certificate is chosen by SNI from those the sites' own routers obtain, hence `tls: {}`.
+	for socketio_upstream, hosts in socketio_hosts.items():
+		any_host = " || ".join(f"Host(`{host}`)" for host in hosts)
+		routers["socketio-" + _safe_name(socketio_upstream)] = {
+			"entryPoints": entry_points,
+			"middlewares": bench_middlewares,
+			"rule": f"PathPrefix(`/socket.io`) && ({any_host})",
+			"service": upstream_service(socketio_upstream),
+			"tls": {},
 		}
 	if "no-server" in {router["service"] for router in routers.values()}:
 		services["status-pages"] = _load_balancer(settings.status_page_url, pass_host=False)
@@ -189,36 +211,56 @@ def _etag_of(body: bytes) -> str:
 	return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
+# Press's Bench.validate: web_port = 18000 + port_offset, socketio_port = 19000 + port_offset; the
+# stock agent publishes both on the app server (agent/bench.py, Bench.start).
+BENCH_WEB_PORT_BASE = 18000
+BENCH_SOCKETIO_PORT_BASE = 19000
+
+
 def press_routes(
-	sites: Iterable[Mapping], site_domains: Iterable[Mapping], servers: Iterable[Mapping]
+	sites: Iterable[Mapping],
+	site_domains: Iterable[Mapping],
+	servers: Iterable[Mapping],
+	benches: Iterable[Mapping],
 ) -> list[Route]:
 	"""Routes from Press rows as `frappe.get_all` returns them (one query per DocType, joined here).
 
-	sites: name, status, server; site_domains: domain, site; servers: name, private_ip, ip,
-	is_self_hosted (Press uses the public ip as upstream only for self-hosted servers).
+	sites: name, status, server, bench; site_domains: domain, site; servers: name, private_ip, ip,
+	is_self_hosted (Press uses the public ip only for self-hosted servers); benches: name,
+	port_offset. A site is reached on its bench's own ports at its server's address (no nginx in
+	front of the benches: in compose/ that address is the bench gateway's); a site without a
+	known server or bench gets no route.
 	"""
 	upstream_of_server = {
 		server["name"]: (server.get("ip") if server.get("is_self_hosted") else server.get("private_ip"))
 		for server in servers
 	}
+	offset_of_bench = {
+		bench["name"]: bench["port_offset"]
+		for bench in benches
+		if isinstance(bench.get("port_offset"), int) and bench["port_offset"] >= 0
+	}
 	site_by_name = {}
 	routes = []
 	for site in sites:
-		upstream = upstream_of_server.get(site.get("server"))
-		if not upstream:
+		address = upstream_of_server.get(site.get("server"))
+		offset = offset_of_bench.get(site.get("bench"))
+		if not address or offset is None:
 			continue
-		site_by_name[site["name"]] = (upstream, site["status"])
-		routes.append(Route(site["name"], site["name"], upstream, site["status"]))
+		upstream = f"{address}:{BENCH_WEB_PORT_BASE + offset}"
+		socketio = f"{address}:{BENCH_SOCKETIO_PORT_BASE + offset}"
+		site_by_name[site["name"]] = (upstream, socketio, site["status"])
+		routes.append(Route(site["name"], site["name"], upstream, site["status"], socketio))
 	for domain in site_domains:
 		if domain["site"] in site_by_name and domain["domain"] != domain["site"]:
-			upstream, status = site_by_name[domain["site"]]
-			routes.append(Route(domain["domain"], domain["site"], upstream, status))
+			upstream, socketio, status = site_by_name[domain["site"]]
+			routes.append(Route(domain["domain"], domain["site"], upstream, status, socketio))
 	return routes
 
 
-def _routable(routes: Iterable[Route]) -> list[tuple[str, str, SiteStatus]]:
-	"""(host, upstream, status) per valid host, sorted; the most live claim wins; Archived dropped."""
-	chosen: dict[str, tuple[int, str, str, SiteStatus]] = {}
+def _routable(routes: Iterable[Route]) -> list[tuple[str, str, str, SiteStatus]]:
+	"""(host, upstream, socket.io upstream, status) per valid host, sorted; the most live claim wins; Archived dropped."""
+	chosen: dict[str, tuple[int, str, str, str, SiteStatus]] = {}
 	for route in routes:
 		status = _STATUS_BY_VALUE.get(route.status)
 		if status is None or status is SiteStatus.ARCHIVED:
@@ -226,11 +268,12 @@ def _routable(routes: Iterable[Route]) -> list[tuple[str, str, SiteStatus]]:
 		host = route.host.strip().lower()
 		if not HOSTNAME.match(host) or not UPSTREAM.match(route.upstream):
 			continue
-		candidate = (_STATUS_PRECEDENCE[status], route.site, route.upstream, status)
+		socketio = route.socketio_upstream if UPSTREAM.match(route.socketio_upstream) else ""
+		candidate = (_STATUS_PRECEDENCE[status], route.site, route.upstream, socketio, status)
 		current = chosen.get(host)
 		if current is None or candidate[:2] < current[:2]:
 			chosen[host] = candidate
-	return [(host, chosen[host][2], chosen[host][3]) for host in sorted(chosen)]
+	return [(host, *chosen[host][2:]) for host in sorted(chosen)]
 
 
 def _add_platform_routes(routers: dict, services: dict, settings: RoutingSettings, tls_by_host) -> None:

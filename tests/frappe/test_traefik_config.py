@@ -19,6 +19,7 @@ except ImportError:  # Frappe 15
 
 TOKEN = "traefik-token-for-bench-tests"
 DOMAIN = "routing-test.example"
+BENCH = "bench-routing-test-0001"
 
 
 class TestTraefikConfig(IntegrationTestCase):
@@ -35,6 +36,7 @@ class TestTraefikConfig(IntegrationTestCase):
 		settings.save()
 		self.insert("Root Domain", DOMAIN)
 		self.insert("Server", f"f1.{DOMAIN}", private_ip="10.9.0.5", ip="203.0.113.9", is_self_hosted=0)
+		self.insert("Bench", BENCH, server=f"f1.{DOMAIN}", port_offset=7)
 		self.sites = {
 			f"active.{DOMAIN}": "Active",
 			f"suspended.{DOMAIN}": "Suspended",
@@ -42,7 +44,7 @@ class TestTraefikConfig(IntegrationTestCase):
 			f"gone.{DOMAIN}.archived": "Archived",
 		}
 		for name, status in self.sites.items():
-			self.insert("Site", name, status=status, server=f"f1.{DOMAIN}")
+			self.insert("Site", name, status=status, server=f"f1.{DOMAIN}", bench=BENCH)
 			self.insert("Site Domain", name, domain=name, site=name)
 		self.insert(
 			"Site Domain",
@@ -79,8 +81,14 @@ class TestTraefikConfig(IntegrationTestCase):
 		http = json.loads(response.get_data())["http"]
 		routers = http["routers"]
 		active = routers[f"site-active_{DOMAIN.replace('.', '_')}"]
+		# The bench's own ports on the app server (Press: 18000/19000 + Bench.port_offset).
 		self.assertEqual(
-			http["services"][active["service"]]["loadBalancer"]["servers"], [{"url": "http://10.9.0.5:80"}]
+			http["services"][active["service"]]["loadBalancer"]["servers"], [{"url": "http://10.9.0.5:18007"}]
+		)
+		socketio = routers["socketio-10_9_0_5__19007"]
+		self.assertEqual(
+			http["services"][socketio["service"]]["loadBalancer"]["servers"],
+			[{"url": "http://10.9.0.5:19007"}],
 		)
 		self.assertEqual(active["tls"]["certResolver"], "letsencrypt-dns")
 		custom = routers["site-erp_routing-customer_example"]
@@ -107,10 +115,10 @@ class TestTraefikConfig(IntegrationTestCase):
 	def test_one_query_per_doctype_however_many_sites(self):
 		for number in range(40):
 			name = f"bulk{number}.{DOMAIN}"
-			self.insert("Site", name, status="Active", server=f"f1.{DOMAIN}")
+			self.insert("Site", name, status="Active", server=f"f1.{DOMAIN}", bench=BENCH)
 			self.insert("Site Domain", name, domain=name, site=name)
-		# settings (single + password) and one query each for Site, Site Domain, Server, Root Domain
-		with self.assertQueryCount(10):
+		# settings (single + password) and one query each for Site, Site Domain, Server, Bench, Root Domain
+		with self.assertQueryCount(11):
 			response = self.fetch(**{"X-Traefik-Token": TOKEN})
 		self.assertEqual(response.status_code, 200)
 		self.assertIn(
