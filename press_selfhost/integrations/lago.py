@@ -38,6 +38,7 @@ SERVICE = "Lago"
 SIGNATURE_HEADER = "x-lago-signature"
 ALGORITHM_HEADER = "x-lago-signature-algorithm"
 UNIQUE_KEY_HEADER = "x-lago-unique-key"
+_LAGO_HEADERS = frozenset((SIGNATURE_HEADER, ALGORITHM_HEADER, UNIQUE_KEY_HEADER))
 # The inbox stores the key as "lago:<key>" in a varchar(140), Frappe's default for Data fields.
 MAX_UNIQUE_KEY_LENGTH = 135
 # Lago accepts at most 100 events per batch call.
@@ -112,9 +113,7 @@ def _verify(body, headers, *, hmac_key, public_key_pem, issuer) -> LagoWebhook:
 	if not isinstance(body, bytes | bytearray):
 		raise WebhookVerificationError("body must be bytes")
 	body = bytes(body)
-	lowered = {str(name).lower(): value for name, value in headers.items()}
-	algorithm = lowered.get(ALGORITHM_HEADER)
-	signature = lowered.get(SIGNATURE_HEADER)
+	algorithm, signature, unique_key = _lago_headers(headers)
 	if not algorithm:
 		raise WebhookVerificationError("missing X-Lago-Signature-Algorithm header")
 	if not signature or not isinstance(signature, str):
@@ -129,12 +128,26 @@ def _verify(body, headers, *, hmac_key, public_key_pem, issuer) -> LagoWebhook:
 		verify_hmac_signature(body, signature, hmac_key)
 	else:
 		raise WebhookVerificationError("unknown X-Lago-Signature-Algorithm (expected jwt or hmac)")
-	return _parse(body, lowered.get(UNIQUE_KEY_HEADER))
+	return _parse(body, unique_key)
+
+
+def _lago_headers(headers: Mapping[str, str]) -> tuple:
+	"""(algorithm, signature, unique key) in one pass, whatever the headers' case; None when absent."""
+	found = {}
+	for name, value in headers.items():
+		lowered = str(name).lower()
+		if lowered in _LAGO_HEADERS:
+			found[lowered] = value
+	return found.get(ALGORITHM_HEADER), found.get(SIGNATURE_HEADER), found.get(UNIQUE_KEY_HEADER)
 
 
 def verify_hmac_signature(body: bytes, signature: str, hmac_key: str) -> None:
-	"""Lago's `hmac` scheme: base64(HMAC-SHA256(organisation HMAC token, raw body))."""
-	expected = base64.b64encode(hmac.new(hmac_key.encode(), body, hashlib.sha256).digest())
+	"""Lago's `hmac` scheme: base64(HMAC-SHA256(organisation HMAC token, raw body)).
+
+	The expected digest is encoded rather than the received one decoded: only Lago's exact,
+	canonical base64 matches, so no second spelling of a signature is accepted.
+	"""
+	expected = base64.b64encode(hmac.digest(hmac_key.encode(), body, "sha256"))
 	if not hmac.compare_digest(expected, signature.strip().encode("utf-8", "replace")):
 		raise WebhookVerificationError("HMAC signature does not match the body")
 
