@@ -19,11 +19,19 @@ except ImportError:  # Frappe 15
 API_KEY = "lago-billing-bench-api-key"
 
 
-def make_user(label: str) -> str:
-	email = f"{label}-{uuid.uuid4().hex[:8]}@billing.test"
-	frappe.get_doc({"doctype": "User", "email": email, "first_name": label, "send_welcome_email": 0}).insert(
-		ignore_permissions=True
-	)
+def ensure_user(email: str) -> str:
+	"""A test user created once and kept: Frappe refuses a new user when more than 60 were created in
+	the last hour (throttle_user_creation), which a shared bench's test runs soon reach."""
+	if not frappe.db.exists("User", email):
+		frappe.get_doc(
+			{
+				"doctype": "User",
+				"email": email,
+				"first_name": email.partition("@")[0],
+				"send_welcome_email": 0,
+			}
+		).insert(ignore_permissions=True)
+		frappe.db.commit()
 	return email
 
 
@@ -50,6 +58,10 @@ class TestLagoBilling(IntegrationTestCase):
 	@classmethod
 	def setUpClass(cls):
 		super().setUpClass()
+		# before any setting changes: ensure_user commits
+		cls.owner, cls.member, cls.stranger = (
+			ensure_user(f"lago-billing-{label}@billing.test") for label in ("owner", "member", "stranger")
+		)
 		cls.lago = LagoStandIn(api_key=API_KEY).start()
 
 	@classmethod
@@ -63,9 +75,6 @@ class TestLagoBilling(IntegrationTestCase):
 		settings.update({"lago_api_url": self.lago.url, "lago_api_key": API_KEY})
 		settings.save()
 		frappe.clear_document_cache("Selfhost Settings", "Selfhost Settings")
-		self.owner, self.member, self.stranger = (
-			make_user(label) for label in ("owner", "member", "stranger")
-		)
 		self.team = make_team(self.owner, members=(self.member,))
 		self.other_team = make_team(self.stranger)
 		for team in (self.team, self.other_team):

@@ -19,13 +19,25 @@ except ImportError:  # Frappe 15
 API_KEY = "lago-usage-bench-api-key"
 
 
-def make_team() -> str:
-	email = f"usage-{uuid.uuid4().hex[:8]}@billing.test"
-	frappe.get_doc(
-		{"doctype": "User", "email": email, "first_name": "usage", "send_welcome_email": 0}
-	).insert(ignore_permissions=True)
+def ensure_user(email: str) -> str:
+	"""A test user created once and kept: Frappe refuses a new user when more than 60 were created in
+	the last hour (throttle_user_creation), which a shared bench's test runs soon reach."""
+	if not frappe.db.exists("User", email):
+		frappe.get_doc(
+			{
+				"doctype": "User",
+				"email": email,
+				"first_name": email.partition("@")[0],
+				"send_welcome_email": 0,
+			}
+		).insert(ignore_permissions=True)
+		frappe.db.commit()
+	return email
+
+
+def make_team(owner: str) -> str:
 	return (
-		frappe.get_doc({"doctype": "Team", "user": email, "enabled": 1, "country": "Germany"})
+		frappe.get_doc({"doctype": "Team", "user": owner, "enabled": 1, "country": "Germany"})
 		.insert(ignore_permissions=True)
 		.name
 	)
@@ -49,6 +61,8 @@ class TestSitesPerTeam(IntegrationTestCase):
 	@classmethod
 	def setUpClass(cls):
 		super().setUpClass()
+		# before any setting changes: ensure_user commits
+		cls.owners = [ensure_user(f"lago-usage-{n}@billing.test") for n in range(3)]
 		cls.lago = LagoStandIn(api_key=API_KEY, plans=("team-platform",)).start()
 
 	@classmethod
@@ -69,7 +83,7 @@ class TestSitesPerTeam(IntegrationTestCase):
 		frappe.db.rollback()
 
 	def test_each_team_counted_once_on_its_platform_subscription(self):
-		busy, quiet = make_team(), make_team()
+		busy, quiet = make_team(self.owners[0]), make_team(self.owners[1])
 		make_tenant(busy, "Active")
 		make_tenant(busy, "Suspended")
 		make_tenant(busy, "Archived")  # gone: not counted
@@ -101,7 +115,7 @@ class TestSitesPerTeam(IntegrationTestCase):
 	def test_no_team_plan_no_team_usage(self):
 		frappe.db.set_single_value("Selfhost Settings", "lago_team_plan_code", "")
 		frappe.clear_document_cache("Selfhost Settings", "Selfhost Settings")
-		make_tenant(make_team(), "Active")
+		make_tenant(make_team(self.owners[2]), "Active")
 		report_usage()
 		self.assertFalse([e for e in self.lago.events if e["code"] == "press_sites"])
 		self.assertFalse(self.lago.subscriptions)
