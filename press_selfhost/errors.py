@@ -103,3 +103,16 @@ class AuthenticationError(PressSelfhostError):
 	def __init__(self, reason: str):
 		super().__init__(reason)
 		self.reason = reason
+
+
+class CustomerFacingError(PressSelfhostError):
+	"""A refusal a dashboard user may read as is: no internals, no secrets.
+
+	`http_status` is the answer's status: 404 (nothing of yours by that name), 409 (billing not set up
+	for your team yet), 503 (the billing system is unreachable: try again later).
+	"""
+
+	def __init__(self, message: str, http_status: int):
+		super().__init__(message)
+		self.message = message
+		self.http_status = http_status

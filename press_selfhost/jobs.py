@@ -16,7 +16,14 @@ from frappe.utils import add_days, get_datetime, now_datetime, nowdate
 
 from press_selfhost import lifecycle
 from press_selfhost.errors import ConfigurationError
-from press_selfhost.integrations.lago import LagoGateway, LagoWebhook, UsageRecord, lago_plan_code
+from press_selfhost.integrations.lago import (
+	LagoGateway,
+	LagoWebhook,
+	UsageRecord,
+	lago_plan_code,
+	sites_per_team,
+	team_of_subscription,
+)
 from press_selfhost.lifecycle import (
 	Archive,
 	ChangePlan,
@@ -339,16 +346,19 @@ def sync_lago_subscription(site: str, plan: str) -> None:
 
 
 def report_usage() -> None:
-	"""Scheduled daily: each Lago-billed site's database and file sizes (MB, Press's last Site Usage)
-	and CPU use (percent of its plan's daily allowance), sent as yesterday's usage."""
+	"""Scheduled daily: yesterday's usage. Per site: database and file sizes (MB, Press's last Site
+	Usage) and CPU use (percent of its plan's daily allowance). Per team, when Lago Team Plan is set:
+	how many Lago-billed sites it has, on the team's platform subscription (created on first use)."""
 	period = str(add_days(nowdate(), -1))
 	timestamp = int(get_datetime(period).timestamp())
-	records = []
-	for site in frappe.get_all(
+	tenants = frappe.get_all(
 		SUBSCRIPTION,
 		filters={"tenant_state": ("in", ["Active", "Suspended"])},
-		pluck="external_subscription_id",
-	):
+		fields=["external_subscription_id", "team"],
+		as_list=True,
+	)
+	records = []
+	for site, _team in tenants:
 		usage = frappe.get_all(
 			"Site Usage",
 			filters={"site": site},
@@ -367,4 +377,13 @@ def report_usage() -> None:
 			UsageRecord(site, metric, period, {"value": value}, timestamp)
 			for metric, value in measured.items()
 		]
-	lago_gateway().send_usage(records)
+	gateway = lago_gateway()
+	gateway.send_usage(records)
+	team_plan = frappe.db.get_single_value("Selfhost Settings", "lago_team_plan_code")
+	if team_plan:  # after the sites' usage, which a wrong team plan must not hold back
+		team_records = sites_per_team(tenants, period, timestamp)
+		for record in team_records:
+			gateway.create_subscription(
+				team_of_subscription(record.subscription), record.subscription, team_plan
+			)
+		gateway.send_usage(team_records)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from press_selfhost.billing_format import describe_period, format_date, format_money
-from press_selfhost.integrations.lago import LagoEventType, LagoWebhook, invoice_period
+from press_selfhost.integrations.lago import LagoEventType, LagoWebhook, invoice_period, team_of_subscription
 
 
 class TenantState(enum.Enum):
@@ -384,6 +384,8 @@ def lago_event(webhook: LagoWebhook, received_at: datetime) -> Routed | None:
 	"""The lifecycle event a Lago webhook means, or None when it changes no site (store, acknowledge)."""
 	kind, data = webhook.event, webhook.object
 	customer = _text(data, "external_customer_id") or _text(data.get("customer") or {}, "external_id")
+	if webhook.object_type == "subscription" and team_of_subscription(_text(data, "external_id")):
+		return None  # a team's platform subscription (per-team usage) hosts no site
 	if kind in (LagoEventType.SUBSCRIPTION_STARTED, LagoEventType.SUBSCRIPTION_UPDATED):
 		return _subscription_event(data, customer, started=kind is LagoEventType.SUBSCRIPTION_STARTED)
 	if kind is LagoEventType.SUBSCRIPTION_TERMINATED:

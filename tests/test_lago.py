@@ -247,9 +247,11 @@ def test_checkout_url_and_invoices(lago, gateway):
 	ready = lago.add_invoice("team-1", file_url="https://lago.example.com/invoice.pdf")
 	queued = lago.add_invoice("team-1")
 	lago.add_invoice("team-2")
-	invoices = gateway.list_invoices("team-1")
-	assert [invoice.lago_id for invoice in invoices] == [ready["lago_id"], queued["lago_id"]]
-	assert invoices[0].total_amount_cents == 1200
+	page = gateway.invoices("team-1")
+	assert [invoice.lago_id for invoice in page.invoices] == [queued["lago_id"], ready["lago_id"]]
+	assert (page.page, page.total_pages, page.total_count) == (1, 1, 2)
+	assert page.invoices[0].total_amount_cents == 1200
+	assert page.invoices[0].external_customer_id == "team-1"
 	assert gateway.invoice_pdf_url(ready["lago_id"]) == "https://lago.example.com/invoice.pdf"
 	assert gateway.invoice_pdf_url(queued["lago_id"]) is None
 

@@ -38,6 +38,7 @@ SERVICE = "Lago"
 SIGNATURE_HEADER = "x-lago-signature"
 ALGORITHM_HEADER = "x-lago-signature-algorithm"
 UNIQUE_KEY_HEADER = "x-lago-unique-key"
+_LAGO_HEADERS = frozenset((SIGNATURE_HEADER, ALGORITHM_HEADER, UNIQUE_KEY_HEADER))
 # The inbox stores the key as "lago:<key>" in a varchar(140), Frappe's default for Data fields.
 MAX_UNIQUE_KEY_LENGTH = 135
 # Lago accepts at most 100 events per batch call.
@@ -112,9 +113,7 @@ def _verify(body, headers, *, hmac_key, public_key_pem, issuer) -> LagoWebhook:
 	if not isinstance(body, bytes | bytearray):
 		raise WebhookVerificationError("body must be bytes")
 	body = bytes(body)
-	lowered = {str(name).lower(): value for name, value in headers.items()}
-	algorithm = lowered.get(ALGORITHM_HEADER)
-	signature = lowered.get(SIGNATURE_HEADER)
+	algorithm, signature, unique_key = _lago_headers(headers)
 	if not algorithm:
 		raise WebhookVerificationError("missing X-Lago-Signature-Algorithm header")
 	if not signature or not isinstance(signature, str):
@@ -129,12 +128,26 @@ def _verify(body, headers, *, hmac_key, public_key_pem, issuer) -> LagoWebhook:
 		verify_hmac_signature(body, signature, hmac_key)
 	else:
 		raise WebhookVerificationError("unknown X-Lago-Signature-Algorithm (expected jwt or hmac)")
-	return _parse(body, lowered.get(UNIQUE_KEY_HEADER))
+	return _parse(body, unique_key)
+
+
+def _lago_headers(headers: Mapping[str, str]) -> tuple:
+	"""(algorithm, signature, unique key) in one pass, whatever the headers' case; None when absent."""
+	found = {}
+	for name, value in headers.items():
+		lowered = str(name).lower()
+		if lowered in _LAGO_HEADERS:
+			found[lowered] = value
+	return found.get(ALGORITHM_HEADER), found.get(SIGNATURE_HEADER), found.get(UNIQUE_KEY_HEADER)
 
 
 def verify_hmac_signature(body: bytes, signature: str, hmac_key: str) -> None:
-	"""Lago's `hmac` scheme: base64(HMAC-SHA256(organisation HMAC token, raw body))."""
-	expected = base64.b64encode(hmac.new(hmac_key.encode(), body, hashlib.sha256).digest())
+	"""Lago's `hmac` scheme: base64(HMAC-SHA256(organisation HMAC token, raw body)).
+
+	The expected digest is encoded rather than the received one decoded: only Lago's exact,
+	canonical base64 matches, so no second spelling of a signature is accepted.
+	"""
+	expected = base64.b64encode(hmac.digest(hmac_key.encode(), body, "sha256"))
 	if not hmac.compare_digest(expected, signature.strip().encode("utf-8", "replace")):
 		raise WebhookVerificationError("HMAC signature does not match the body")
 
@@ -234,13 +247,25 @@ class LagoInvoice:
 	issuing_date: str | None
 	file_url: str | None
 	period: tuple[str, str] | None = None  # (first, last) day billed, as Lago wrote them
+	external_customer_id: str | None = None  # the Press Team billed
+
+
+@dataclass(frozen=True)
+class InvoicePage:
+	"""One page of a customer's invoices, newest first (Lago orders by issuing date)."""
+
+	invoices: list[LagoInvoice]
+	page: int
+	total_pages: int
+	total_count: int
 
 
 @dataclass(frozen=True)
 class UsageRecord:
-	"""One measurement for one site (Lago subscription), one billable metric, one period (e.g. a day)."""
+	"""One measurement for one Lago subscription (a site's, or a team's platform subscription), one
+	billable metric, one period (e.g. a day)."""
 
-	site: str
+	subscription: str
 	metric: str
 	period: str
 	properties: dict
@@ -248,13 +273,46 @@ class UsageRecord:
 
 	@property
 	def transaction_id(self) -> str:
-		return usage_transaction_id(self.site, self.metric, self.period)
+		return usage_transaction_id(self.subscription, self.metric, self.period)
 
 
-def usage_transaction_id(site: str, metric: str, period: str) -> str:
-	"""The same (site, metric, period) always gives the same id, so Lago counts a resent report once."""
-	digest = hashlib.sha256("\x1f".join((site, metric, period)).encode()).hexdigest()
+def usage_transaction_id(subscription: str, metric: str, period: str) -> str:
+	"""The same (subscription, metric, period) always gives the same id, so Lago counts a resent
+	report once."""
+	digest = hashlib.sha256("\x1f".join((subscription, metric, period)).encode()).hexdigest()
 	return f"press-usage-{digest[:40]}"
+
+
+# Lago attaches usage to a subscription, and a plan's charges bill only its own subscription's
+# events: a count per team needs a subscription per team. Its external id cannot be mistaken for a
+# site's (a site's always has a dot, a Press Team's name never has one).
+TEAM_SUBSCRIPTION_PREFIX = "press-team-"
+SITES_METRIC = "press_sites"
+
+
+def team_subscription_id(team: str) -> str:
+	"""The external id of a team's platform subscription, which carries its per-team usage."""
+	return TEAM_SUBSCRIPTION_PREFIX + team
+
+
+def team_of_subscription(external_id: str | None) -> str | None:
+	"""The Press Team whose platform subscription this is, or None for a site's subscription."""
+	if external_id and external_id.startswith(TEAM_SUBSCRIPTION_PREFIX) and "." not in external_id:
+		return external_id[len(TEAM_SUBSCRIPTION_PREFIX) :] or None
+	return None
+
+
+def sites_per_team(site_teams: Iterable[tuple[str, str]], period: str, timestamp: int) -> list[UsageRecord]:
+	"""One `press_sites` record per team: how many of the given (site, team) pairs it has, on its
+	platform subscription. Billed with MAX on `sites`, a period's charge is the team's peak."""
+	sites: dict[str, set[str]] = {}
+	for site, team in site_teams:
+		if team:
+			sites.setdefault(team, set()).add(site)
+	return [
+		UsageRecord(team_subscription_id(team), SITES_METRIC, period, {"sites": len(names)}, timestamp)
+		for team, names in sorted(sites.items())
+	]
 
 
 def lago_plan_code(press_plan: str, plan_map: Mapping[str, str]) -> str:
@@ -298,6 +356,8 @@ class LagoGateway:
 	def create_subscription(
 		self, external_customer_id: str, external_id: str, plan_code: str
 	) -> LagoSubscription:
+		"""Assign a plan: Lago answers an existing subscription with the same plan as it is, so
+		calling again is harmless (another plan would upgrade or downgrade it)."""
 		with _lago_call(f"create subscription {external_id}"):
 			subscription = self._client.subscriptions.create(
 				Subscription(
@@ -322,20 +382,30 @@ class LagoGateway:
 			if error.status_code != 404:
 				raise
 
-	def checkout_url(self, external_customer_id: str) -> str:
-		"""The payment provider's page where the customer stores a payment method."""
-		with _lago_call(f"get checkout URL of customer {external_customer_id}"):
-			return self._client.customers.checkout_url(external_customer_id)
+	def checkout_url(self, external_customer_id: str) -> str | None:
+		"""The payment provider's page where the customer stores a payment method, or None when the
+		customer has no payment provider linked in Lago (422 `no_linked_payment_provider`)."""
+		try:
+			with _lago_call(f"get checkout URL of customer {external_customer_id}"):
+				return self._client.customers.checkout_url(external_customer_id) or None
+		except ServiceRejectedError as error:
+			if error.status_code == 422:
+				return None
+			raise
 
-	def list_invoices(
-		self, external_customer_id: str, *, page: int = 1, per_page: int = 20
-	) -> list[LagoInvoice]:
+	def invoices(self, external_customer_id: str, *, page: int = 1, per_page: int = 20) -> InvoicePage:
 		# Not customer_invoices.find_all: lago-python-client 1.55 sends it without Authorization.
 		with _lago_call(f"list invoices of customer {external_customer_id}"):
 			answer = self._client.invoices.find_all(
 				{"external_customer_id": external_customer_id, "page": page, "per_page": per_page}
 			)
-		return [_invoice(invoice) for invoice in answer["invoices"]]
+			meta = answer.get("meta") or {}
+			return InvoicePage(
+				invoices=[_invoice(invoice) for invoice in answer["invoices"]],
+				page=int(meta.get("current_page") or page),
+				total_pages=int(meta.get("total_pages") or 0),
+				total_count=int(meta.get("total_count") or 0),
+			)
 
 	def invoice(self, lago_id: str) -> LagoInvoice:
 		with _lago_call(f"get invoice {lago_id}"):
@@ -366,7 +436,7 @@ class LagoGateway:
 		events = [
 			Event(
 				transaction_id=record.transaction_id,
-				external_subscription_id=record.site,
+				external_subscription_id=record.subscription,
 				code=record.metric,
 				properties=record.properties,
 				timestamp=record.timestamp,
@@ -478,6 +548,7 @@ def _invoice(invoice) -> LagoInvoice:
 		issuing_date=invoice.issuing_date,
 		file_url=invoice.file_url,
 		period=invoice_period(invoice.dict()),
+		external_customer_id=invoice.customer.external_id if invoice.customer else None,
 	)
 
 

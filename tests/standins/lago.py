@@ -4,8 +4,10 @@ Paths, Bearer authentication, JSON shapes and error bodies follow Lago's API ref
 (https://getlago.com/docs/api-reference): `{"customer": {...}}`, `{"invoices": [...], "meta": {...}}`,
 errors `{"status", "error", "code", "error_details"}`. Like Lago, a batch of usage events is refused
 whole (422 `validation_errors`, details by index) when a transaction_id already exists, so the tests
-can count how many times each transaction_id was accepted. An invoice's payment URL is refused
-(422) when its customer has no payment provider (`payment_provider = None`) or it is already paid.
+can count how many times each transaction_id was accepted. A customer's checkout URL and an
+invoice's payment URL are refused (422) when no payment provider is linked (`payment_provider =
+None`), an invoice's also when it is already paid. Creating a subscription assigns a plan, as in
+Lago: the same external id and plan again returns the existing subscription.
 """
 
 import base64
@@ -187,13 +189,17 @@ class LagoStandIn(HTTPStandIn):
 		customer = self.customers.get(request.params["external_id"])
 		if customer is None:
 			return _not_found("customer")
+		if self.payment_provider is None:  # Customers::GenerateCheckoutUrlService
+			return _error(
+				422, "Unprocessable Entity", "validation_errors", {"base": ["no_linked_payment_provider"]}
+			)
 		return Response(
 			200,
 			{
 				"customer": {
 					"lago_customer_id": customer["lago_id"],
 					"external_customer_id": customer["external_id"],
-					"payment_provider": "stripe",
+					"payment_provider": self.payment_provider,
 					"checkout_url": f"https://checkout.stripe.com/c/pay/{customer['lago_id']}",
 				}
 			},
@@ -205,6 +211,18 @@ class LagoStandIn(HTTPStandIn):
 			return _not_found("plan")
 		if fields["external_customer_id"] not in self.customers:
 			return _not_found("customer")
+		# Subscriptions::CreateService assigns a plan: the customer's active subscription with this
+		# external id is returned as it is for the same plan, re-planned for another; another
+		# customer's is a validation error.
+		current = self.subscriptions.get(fields["external_id"])
+		if current is not None and current["status"] == "active":
+			if current["external_customer_id"] != fields["external_customer_id"]:
+				return _error(
+					422, "Unprocessable Entity", "validation_errors", {"external_id": ["value_already_exist"]}
+				)
+			if current["plan_code"] != fields["plan_code"]:
+				current.update(previous_plan_code=current["plan_code"], plan_code=fields["plan_code"])
+			return Response(200, {"subscription": current})
 		subscription = {
 			"lago_id": str(uuid.uuid4()),
 			"external_id": fields["external_id"],
@@ -238,6 +256,8 @@ class LagoStandIn(HTTPStandIn):
 	def _list_invoices(self, request: Request) -> Response:
 		customer = (request.query.get("external_customer_id") or [None])[0]
 		matching = [i for i in self.invoices if customer is None or i["customer"]["external_id"] == customer]
+		# InvoicesQuery: newest issuing date first, then the most recently created
+		matching.sort(key=lambda i: (i["issuing_date"], i["sequential_id"]), reverse=True)
 		return _page(request, "invoices", matching)
 
 	def _list_webhook_endpoints(self, request: Request) -> Response:
