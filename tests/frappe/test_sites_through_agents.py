@@ -324,11 +324,20 @@ class TestSitesThroughAgents(IntegrationTestCase):
 		self.assertTrue(all(entry.get("TLSVersion") for entry in entries), "every call used TLS")
 
 	def test_bootstrap_then_a_press_site_goes_active_and_suspend_unsuspend_archive_reach_the_agents(self):
-		self.drive(lambda: self.settled(bench=self.bench), "the bootstrap's New Bench job")
-		self.assertEqual(
-			self.jobs(bench=self.bench, site=("is", "not set")), [("New Bench", APP_SERVER, "Success")]
+		# Bootstrap's Bench always sends "New Bench"; once it succeeds, Press adds the bench's SSH
+		# user on the proxy (Bench.add_ssh_user).
+		self.drive(
+			lambda: len(self.jobs(bench=self.bench)) == 2 and self.settled(bench=self.bench),
+			"the bench's jobs",
 		)
-		self.assertEqual(len(self.app_agent_saw("POST", "/benches")), 1)
+		self.assertEqual(
+			self.jobs(bench=self.bench, site=("is", "not set")),
+			[("New Bench", APP_SERVER, "Success"), ("Add User to Proxy", PROXY_SERVER, "Success")],
+		)
+		self.assertEqual(
+			[request.json()["name"] for request in self.app_agent_saw("POST", "/benches")], [self.bench]
+		)
+		self.assertEqual(frappe.db.get_value("Bench", self.bench, "status"), "Active")
 
 		subdomain = f"e2e{secrets.token_hex(4)}"
 		site = frappe.get_doc(
