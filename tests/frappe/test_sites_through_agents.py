@@ -185,12 +185,17 @@ class TestSitesThroughAgents(IntegrationTestCase):
 		self.created: list[tuple[str, str]] = []
 		self.sites: list[str] = []
 		self._forget_our_servers_jobs()  # a run that crashed may have left some
+		self._remove_records_named_after_the_domain()
 		self.app_agent.reset()
 		self.addCleanup(self._remove_what_the_test_made)
 
 		actions = plan(self.settings)
+		# records named in advance are removed even if bootstrap stops half-way
+		self.created += [(a.doctype, a.name) for a in actions if a.operation is Operation.CREATE and a.name]
 		self.names = apply(actions)
-		self.created += [(a.doctype, self.names[a.key]) for a in actions if a.operation is Operation.CREATE]
+		self.created += [
+			(a.doctype, self.names[a.key]) for a in actions if a.operation is Operation.CREATE and not a.name
+		]
 		self.assertEqual(
 			[a.key for a in plan(self.settings) if a.operation is not Operation.UNCHANGED],
 			[],
@@ -207,6 +212,7 @@ class TestSitesThroughAgents(IntegrationTestCase):
 		self._forget_our_servers_jobs()
 		for doctype, name in reversed(self.created):
 			_delete_document_rows(doctype, name)
+		self._remove_records_named_after_the_domain()
 		for fieldname in PRESS_SETTINGS_FIELDS:
 			frappe.db.set_single_value("Press Settings", fieldname, self.press_settings.get(fieldname))
 		if self.press_settings_secret:
@@ -224,6 +230,17 @@ class TestSitesThroughAgents(IntegrationTestCase):
 			frappe.db.set_single_value("Selfhost Settings", fieldname, value)
 		frappe.db.commit()
 		frappe.clear_document_cache("Selfhost Settings", "Selfhost Settings")
+
+	def _remove_records_named_after_the_domain(self):
+		for doctype, name in (
+			("Server", APP_SERVER),
+			("Proxy Server", PROXY_SERVER),
+			("Database Server", f"m1.{DOMAIN}"),
+			("Root Domain", DOMAIN),
+			("TLS Certificate", f"*.{DOMAIN}"),
+		):
+			_delete_document_rows(doctype, name)
+		frappe.db.commit()
 
 	def _forget_our_servers_jobs(self):
 		jobs = frappe.get_all(
