@@ -28,19 +28,28 @@ import sys
 import tempfile
 import time
 import unittest
+import uuid
 from pathlib import Path
 
 import boto3
 import certifi
 import frappe
 from frappe.utils.password import get_decrypted_password, set_encrypted_password
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
 
+from press_selfhost import inbox
+from press_selfhost.api.lago import webhook
 from press_selfhost.bootstrap import apply, plan
 from press_selfhost.bootstrap_plan import Operation
 from press_selfhost.bootstrap_records import BootstrapSettings, SitePlanSpec
+from press_selfhost.jobs import advance_tenants
 from press_selfhost.proxy_agent.password import hash_password
 from tests.standins.agent import AgentStandIn
+from tests.standins.lago import LagoStandIn
+from tests.standins.postal import PostalStandIn
 from tests.support.agent_entrypoint import AgentEntrypoint
+from tests.support.lago_signer import LagoSigner
 from tests.support.processes import free_port, port_accepts, stop_process, wait_until
 from tests.support.servers import S3StandIn
 
@@ -58,7 +67,11 @@ SELFHOST_SETTINGS_FIELDS = (
 	"lago_webhook_signature_algorithm",
 	"lago_default_release_group",
 	"lago_webhook_issuer",
+	"lago_payment_grace_days",
+	"postal_url",
+	"postal_from_address",
 )
+POSTAL_API_KEY = "e2e-postal-server-key"
 
 
 def _missing_prerequisite() -> str | None:
@@ -119,7 +132,9 @@ class ProxyAgentProcess:
 			stop_process(self.process)
 
 
-class TestSitesThroughAgents(IntegrationTestCase):
+class ThroughAgentsTestCase(IntegrationTestCase):
+	"""The harness: agents behind Traefik on :443, a bootstrap per test, everything removed afterwards."""
+
 	@classmethod
 	def setUpClass(cls):
 		super().setUpClass()
@@ -356,6 +371,8 @@ class TestSitesThroughAgents(IntegrationTestCase):
 		self.assertTrue({APP_SERVER, PROXY_SERVER} <= hosts, hosts)
 		self.assertTrue(all(entry.get("TLSVersion") for entry in entries), "every call used TLS")
 
+
+class TestSitesThroughAgents(ThroughAgentsTestCase):
 	def test_bootstrap_then_a_press_site_goes_active_and_suspend_unsuspend_archive_reach_the_agents(self):
 		# Bootstrap's Bench always sends "New Bench"; once it succeeds, Press adds the bench's SSH
 		# user on the proxy (Bench.add_ssh_user).
@@ -490,3 +507,160 @@ def _delete_rows_linked_to(doctype: str, name: str) -> None:
 			frappe.db.delete(link.parent, {link.fieldname: name})
 	if frappe.db.table_exists("Subscription"):
 		frappe.db.delete("Subscription", {"document_type": doctype, "document_name": name})
+
+
+class TestLagoSubscriptionsThroughAgents(ThroughAgentsTestCase):
+	"""Issue 3 end to end: Lago's signed webhooks → inbox → lifecycle → Press Site → agents."""
+
+	@classmethod
+	def setUpClass(cls):
+		super().setUpClass()
+		cls.signer = LagoSigner()
+		cls.lago = LagoStandIn(plans=("e2e-starter",)).start()
+		cls.postal = PostalStandIn(POSTAL_API_KEY, domains=("example.com",)).start()
+
+	@classmethod
+	def tearDownClass(cls):
+		cls.lago.stop()
+		cls.postal.stop()
+		super().tearDownClass()
+
+	def setUp(self):
+		super().setUp()
+		self.lago.reset()
+		settings = frappe.get_single("Selfhost Settings")
+		settings.update(
+			{
+				"lago_api_url": self.lago.url,
+				"lago_api_key": self.lago.api_key,
+				"lago_webhook_signature_algorithm": "hmac",
+				"lago_hmac_key": self.signer.hmac_key,
+				"lago_payment_grace_days": 0,  # so the scheduled check suspends at once
+				"lago_default_release_group": self.names["Release Group"],
+				"postal_url": self.postal.url,
+				"postal_server_api_key": POSTAL_API_KEY,
+				"postal_from_address": "cloud@example.com",
+			}
+		)
+		settings.save(ignore_permissions=True)
+		frappe.clear_document_cache("Selfhost Settings", "Selfhost Settings")
+		self.plan_code = "e2e-starter"
+		plan_map = frappe.get_doc(
+			{
+				"doctype": "Lago Plan Map",
+				"site_plan": self.settings.site_plans[0].name,
+				"lago_plan_code": self.plan_code,
+			}
+		).insert(ignore_permissions=True)
+		self.created.append(("Lago Plan Map", plan_map.name))
+		self.events: list[str] = []
+		frappe.db.commit()
+
+	def _remove_what_the_test_made(self):
+		frappe.db.rollback()
+		for name in self.events:
+			_delete_document_rows("Webhook Event", name)
+		for site in self.sites:
+			frappe.db.delete("Lago Subscription", {"name": site})
+		super()._remove_what_the_test_made()
+
+	def deliver(self, webhook_type: str, object_type: str, data: dict) -> dict:
+		"""POST a delivery signed as Lago signs it to the real endpoint, then run the inbox's job for it."""
+		body = json.dumps(
+			{"webhook_type": webhook_type, "object_type": object_type, object_type: data}
+		).encode()
+		unique_key = str(uuid.uuid4())
+		environ = EnvironBuilder(
+			method="POST", data=body, headers=self.signer.headers(body, "hmac", unique_key)
+		).get_environ()
+		frappe.local.request = Request(environ)
+		frappe.local.response = frappe._dict()
+		self.assertEqual(webhook(), {"received": True})
+		self.assertEqual(frappe.local.response.get("http_status_code", 200), 200)
+		frappe.db.commit()  # the request's transaction; its job runs after it
+		name = frappe.db.get_value("Webhook Event", {"unique_key": f"lago:{unique_key}"})
+		self.events.append(name)
+		inbox.process(name)
+		return frappe.db.get_value("Webhook Event", name, ["status", "commands", "last_error"], as_dict=True)
+
+	def tenant(self, site: str) -> str:
+		return frappe.db.get_value("Lago Subscription", site, "tenant_state")
+
+	def mails_to(self, address: str) -> list[str]:
+		return [message.subject for message in self.postal.accepted if address in message.to]
+
+	def test_a_paid_lago_subscription_becomes_an_active_site_is_suspended_unpaid_resumed_paid(self):
+		team = self.names["Team"]
+		owner = frappe.db.get_value("Team", team, "user")
+		site = f"lago{secrets.token_hex(4)}.{DOMAIN}"
+		self.sites.append(site)
+
+		started = self.deliver(
+			"subscription.started",
+			"subscription",
+			{
+				"external_id": site,
+				"external_customer_id": team,
+				"plan_code": self.plan_code,
+				"plan": {"pay_in_advance": True, "amount_cents": 1000},
+			},
+		)
+		self.assertEqual(started.status, "Processed", started.last_error)
+		self.assertEqual(self.tenant(site), "Pending Payment")
+		self.assertFalse(frappe.db.exists("Site", site), "no site before the first invoice is paid")
+
+		paid = self.deliver(
+			"invoice.payment_status_updated",
+			"invoice",
+			self.lago.add_invoice(team, payment_status="succeeded"),
+		)
+		self.assertEqual(paid.status, "Processed", paid.last_error)
+		self.assertEqual([command["command"] for command in json.loads(paid.commands)], ["Provision"])
+		self.assertEqual(self.tenant(site), "Provisioning")
+		self.assertEqual(
+			frappe.db.get_value("Site", site, ["server", "free", "plan"]),
+			(APP_SERVER, 1, self.settings.site_plans[0].name),
+		)
+		self.drive(lambda: self.site_status(site) == "Active", "the paid site going Active")
+		self.assertEqual(
+			self.jobs(site=site),
+			[("New Site", APP_SERVER, "Success"), ("Add Site to Upstream", PROXY_SERVER, "Success")],
+		)
+		self.assertEqual(
+			[
+				request.json()["name"]
+				for request in self.app_agent_saw("POST", f"/benches/{self.bench}/sites")
+			],
+			[site],
+		)
+		advance_tenants()  # the scheduler's job: Press says Active, so the tenant is
+		self.assertEqual(self.tenant(site), "Active")
+		self.assertEqual(len(self.mails_to(owner)), 1, "the site-ready mail")
+
+		failed = self.deliver(
+			"invoice.payment_status_updated",
+			"invoice",
+			self.lago.add_invoice(team, payment_status="failed"),
+		)
+		self.assertEqual(failed.status, "Processed", failed.last_error)
+		self.assertEqual(self.site_status(site), "Active", "a grace period before any suspension")
+		advance_tenants()  # grace period 0 days: over at the next check
+		self.assertEqual(self.tenant(site), "Suspended")
+		self.drive(lambda: self.settled(site=site), "the suspension's jobs")
+		self.assertEqual(self.site_status(site), "Suspended")
+		self.assertEqual(self.proxy_status_sent(site), ["suspended"])
+
+		resumed = self.deliver(
+			"invoice.payment_status_updated",
+			"invoice",
+			self.lago.add_invoice(team, payment_status="succeeded"),
+		)
+		self.assertEqual(resumed.status, "Processed", resumed.last_error)
+		self.assertEqual(self.tenant(site), "Active")
+		self.drive(lambda: self.settled(site=site), "the resumption's jobs")
+		self.assertEqual(self.site_status(site), "Active")
+		self.assertEqual(self.proxy_status_sent(site), ["suspended", "activated"])
+		# site ready, payment failed, site suspended, site resumed
+		self.assertEqual(len(self.mails_to(owner)), 4, self.mails_to(owner))
+		self.assertNotIn("Failure", {status for *_, status in self.jobs()})
+		self.assert_delivered_through_traefik()
