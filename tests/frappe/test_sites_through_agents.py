@@ -590,7 +590,7 @@ class TestLagoSubscriptionsThroughAgents(ThroughAgentsTestCase):
 		"""The templates of the mails Postal accepted for `address`, oldest first."""
 		return [message.params.get("tag") for message in self.postal.accepted if message.rcpt_to == address]
 
-	def test_a_paid_lago_subscription_becomes_an_active_site_is_suspended_unpaid_resumed_paid(self):
+	def test_a_paid_lago_subscription_goes_active_suspended_resumed_and_archived_after_a_final_backup(self):
 		team = self.names["Team"]
 		owner = frappe.db.get_value("Team", team, "user")
 		site = f"lago{secrets.token_hex(4)}.{DOMAIN}"
@@ -664,5 +664,28 @@ class TestLagoSubscriptionsThroughAgents(ThroughAgentsTestCase):
 		self.assertEqual(
 			self.mails_to(owner), ["site-ready", "payment-failed", "site-suspended", "site-resumed"]
 		)
+
+		# Termination: a final backup first; the inbox retries the event until it has succeeded.
+		terminated_data = {"external_id": site, "external_customer_id": team, "plan_code": self.plan_code}
+		terminated = self.deliver("subscription.terminated", "subscription", terminated_data)
+		self.assertEqual(terminated.status, "Failed")
+		self.assertIn("final backup", terminated.last_error)
+		self.assertEqual(self.site_status(site), "Active")
+		self.drive(lambda: self.settled(site=site), "the final backup")
+		self.assertEqual(self.jobs(site=site)[-1], ("Backup Site", APP_SERVER, "Success"))
+		backup = self.app_agent_saw("POST", f"/benches/{self.bench}/sites/{site}/backup")
+		self.assertEqual([request.json()["with_files"] for request in backup], [True])
+		inbox.process(self.events[-1])  # the retry the scheduler enqueues once the backoff elapsed
+		retried = frappe.db.get_value(
+			"Webhook Event", self.events[-1], ["status", "last_error"], as_dict=True
+		)
+		self.assertEqual(retried.status, "Processed", retried.last_error)
+		self.assertEqual(self.tenant(site), "Archived")
+		self.drive(
+			lambda: frappe.db.get_value("Site", {"name": ("like", f"{site}%")}, "status") == "Archived",
+			"the terminated site being archived",
+		)
+		self.assertEqual(len(self.app_agent_saw("POST", f"/benches/{self.bench}/sites/{site}/archive")), 1)
+		self.assertEqual(self.mails_to(owner)[-1], "site-archived")
 		self.assertNotIn("Failure", {status for *_, status in self.jobs()})
 		self.assert_delivered_through_traefik()
