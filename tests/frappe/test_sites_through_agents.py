@@ -667,6 +667,7 @@ class TestLagoSubscriptionsThroughAgents(ThroughAgentsTestCase):
 
 		# Termination: a final backup first; the inbox retries the event until it has succeeded.
 		terminated_data = {"external_id": site, "external_customer_id": team, "plan_code": self.plan_code}
+		self.change_cname("CREATE", site)  # as in the first test: the record archiving removes
 		terminated = self.deliver("subscription.terminated", "subscription", terminated_data)
 		self.assertEqual(terminated.status, "Failed")
 		self.assertIn("final backup", terminated.last_error)
@@ -687,5 +688,6 @@ class TestLagoSubscriptionsThroughAgents(ThroughAgentsTestCase):
 		)
 		self.assertEqual(len(self.app_agent_saw("POST", f"/benches/{self.bench}/sites/{site}/archive")), 1)
 		self.assertEqual(self.mails_to(owner)[-1], "site-archived")
+		self.assertNotIn(f"{site}.", self.cnames())
 		self.assertNotIn("Failure", {status for *_, status in self.jobs()})
 		self.assert_delivered_through_traefik()
