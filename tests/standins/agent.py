@@ -22,6 +22,18 @@ SITE = "/benches/(?P<bench>[^/]+)/sites/(?P<site>[^/]+)"
 JOB_ROUTES = (
 	(
 		"POST",
+		"/benches",
+		"New Bench",
+		(
+			"Docker Login",
+			"Initialize Bench",
+			"Update Bench Configuration",
+			"Deploy Bench",
+			"Bench Setup NGINX",
+		),
+	),
+	(
+		"POST",
 		"/benches/(?P<bench>[^/]+)/sites",
 		"New Site",
 		("Create Database User", "New Site", "Install Apps", "Update Site Configuration", "Enable Scheduler"),
@@ -136,9 +148,11 @@ class AgentStandIn(HTTPStandIn):
 
 	def _create_job(self, request: Request, job_name: str, steps: tuple[str, ...]) -> Response:
 		bench, site = request.params.get("bench"), request.params.get("site")
-		if bench not in self.benches or (site and site not in self.benches[bench]):
-			return _not_found(f"{bench}/{site}" if site else bench)
 		body = request.json() or {}
+		if job_name == "New Bench":
+			self.benches.setdefault(body["name"], set())
+		elif bench not in self.benches or (site and site not in self.benches[bench]):
+			return _not_found(f"{bench}/{site}" if site else bench)
 		if job_name == "New Site":
 			self.benches[bench].add(body["name"])
 		with self._state_lock:
