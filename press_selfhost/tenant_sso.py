@@ -13,14 +13,12 @@ from dataclasses import dataclass
 
 from press_selfhost.errors import AuthenticationError, ConfigurationError
 from press_selfhost.integrations.keycloak import Identity, RealmClient
-from press_selfhost.integrations.keycloak_admin import SiteClient
+from press_selfhost.integrations.keycloak_admin import SITE_CALLBACK_PATH, SiteClient
 from press_selfhost.sso import LoginDecision, decide_login
 
 SITE_CONFIG_KEY = "press_selfhost_sso"
 CONFIG_FIELDS = ("server_url", "realm", "client_id", "client_secret", "site_url")
-# The tenant's routes; the site client's redirect URI and back-channel URL in Keycloak point here.
-CALLBACK_PATH = "/auth/keycloak/callback"
-BACKCHANNEL_LOGOUT_PATH = "/auth/keycloak/backchannel_logout"
+CALLBACK_PATH = SITE_CALLBACK_PATH
 # Frappe gives these by itself (or never to a person): SSO neither grants nor removes them.
 AUTOMATIC_ROLES = frozenset({"Administrator", "Guest", "All", "Desk User"})
 SYSTEM_USER = "System User"

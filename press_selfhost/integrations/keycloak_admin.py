@@ -392,6 +392,9 @@ def end_user_session(admin: KeycloakAdmin, realm: str, session_id: str) -> bool:
 # Client roles a new site client offers: named like the Frappe roles they become on the site.
 DEFAULT_SITE_ROLES = ("System Manager",)
 SITE_ROLES_MAPPER = "site roles in ID token"
+# The routes of the tenant app (tenant/press_selfhost_tenant/www/auth/keycloak/) on every site.
+SITE_CALLBACK_PATH = "/auth/keycloak/callback"
+SITE_BACKCHANNEL_LOGOUT_PATH = "/auth/keycloak/backchannel_logout"
 
 
 def ensure_site_client(
@@ -412,10 +415,10 @@ def ensure_site_client(
 		client_id,
 		secret,
 		name=f"Site {site_host}",
-		redirect_uris=(f"{origin}/auth/keycloak/callback",),
+		redirect_uris=(f"{origin}{SITE_CALLBACK_PATH}",),
 		post_logout_redirect_uris=(f"{origin}/",),
 		web_origins=(origin,),
-		backchannel_logout_url=f"{origin}/auth/keycloak/backchannel_logout",
+		backchannel_logout_url=f"{origin}{SITE_BACKCHANNEL_LOGOUT_PATH}",
 	)
 	_ensure_client(admin, realm, desired, write_secrets=False)
 	client_uuid = _find_client(admin, realm, client_id)["id"]
