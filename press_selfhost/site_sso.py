@@ -9,6 +9,7 @@ and archiving remove both. The rules are in integrations/keycloak_admin.py and t
 
 import frappe
 
+from press_selfhost.bootstrap_records import TENANT_APP
 from press_selfhost.errors import ServiceError
 from press_selfhost.integrations.keycloak_admin import (
 	DEFAULT_SITE_ROLES,
@@ -29,7 +30,8 @@ def plan_allows_sso(plan: str | None) -> bool:
 
 
 def enable(site_name: str) -> dict:
-	"""Switch SSO on for an Active site whose plan allows it; safe to run again (it re-pushes the config)."""
+	"""Switch SSO on for an Active site whose plan allows it, installing the tenant app on it when its
+	bench has the app and the site not yet; safe to run again (it re-pushes the config)."""
 	site = frappe.get_doc("Site", site_name)
 	if site.status != "Active":
 		frappe.throw(
@@ -40,6 +42,12 @@ def enable(site_name: str) -> dict:
 			f"The plan {site.plan or '(none)'} of {site.name} does not include single sign-on.",
 			frappe.PermissionError,
 		)
+	has_app = any(row.app == TENANT_APP for row in site.apps)
+	if not has_app and not frappe.db.exists("Release Group App", {"parent": site.group, "app": TENANT_APP}):
+		frappe.throw(
+			f"The bench group {site.group} of {site.name} lacks the app {TENANT_APP}, which serves the "
+			"login on the site: deploy the bench image that carries it (README, Single sign-on)."
+		)
 	settings = _keycloak_settings()
 	admin = _admin(settings)
 	realm = settings.keycloak_realm or "cloud"
@@ -47,8 +55,16 @@ def enable(site_name: str) -> dict:
 	client = ensure_site_client(admin, realm, site.name, origin=origin)
 	owner_granted = _grant_owner(admin, realm, site)
 	site.update_site_config({SITE_CONFIG_KEY: site_config(settings.keycloak_url, realm, client, origin)})
+	if not has_app:
+		site.install_app(TENANT_APP)  # Press's own "Install App on Site" Agent job
 	frappe.db.set_value("Site", site.name, SITE_FIELD, 1)
-	return {"site": site.name, "enabled": True, "client_id": client.client_id, "owner_granted": owner_granted}
+	return {
+		"site": site.name,
+		"enabled": True,
+		"client_id": client.client_id,
+		"owner_granted": owner_granted,
+		"installing_app": not has_app,
+	}
 
 
 def disable(site_name: str) -> dict:

@@ -16,6 +16,7 @@ except ImportError:  # Frappe 15
 	from frappe.tests.utils import FrappeTestCase as IntegrationTestCase
 
 from press_selfhost.api import site_sso as api
+from press_selfhost.bootstrap_records import TENANT_APP
 from press_selfhost.keycloak_login import bootstrap_realm
 from press_selfhost.tenant_sso import SITE_CONFIG_KEY
 from tests.standins.keycloak_admin import KeycloakAdminStandIn
@@ -56,11 +57,50 @@ class TestSiteSSO(IntegrationTestCase):
 		self.team = create_test_team()
 		self.site = create_test_site(plan=self.plan.name, team=self.team.name)
 		self.client_id = f"site-{self.site.name}"
+		self.carry_tenant_app_in_the_bench()
+		self.mark_tenant_app_installed()
 
 	def tearDown(self):
 		frappe.set_user("Administrator")
 		self.keycloak.stop()
 		frappe.db.rollback()
+
+	def carry_tenant_app_in_the_bench(self):
+		"""The site's bench and group have the tenant app, as with the bench image of compose/images/bench
+		and bootstrap's release group (rows written directly: the test bench has no real app source)."""
+		if not frappe.db.exists("App", TENANT_APP):
+			app = frappe.new_doc("App")
+			app.name, app.title = TENANT_APP, "Press Selfhost Tenant"
+			app.insert(ignore_permissions=True)
+		for doctype, parent, parenttype, extra in (
+			("Bench App", self.site.bench, "Bench", {"hash": "0" * 40}),
+			("Release Group App", self.site.group, "Release Group", {"title": "Press Selfhost Tenant"}),
+		):
+			frappe.get_doc(
+				{
+					"doctype": doctype,
+					"parent": parent,
+					"parenttype": parenttype,
+					"parentfield": "apps",
+					"app": TENANT_APP,
+					"idx": 99,
+					**extra,
+				}
+			).db_insert()
+
+	def mark_tenant_app_installed(self):
+		"""The tenant app on the site, as Press records it once "Install App on Site" succeeded (no
+		Agent runs here, and the test bench's group has no such app to install)."""
+		frappe.get_doc(
+			{
+				"doctype": "Site App",
+				"parent": self.site.name,
+				"parenttype": "Site",
+				"parentfield": "apps",
+				"app": TENANT_APP,
+				"idx": len(self.site.apps) + 1,
+			}
+		).db_insert()
 
 	def config_jobs(self):
 		return frappe.get_all(
@@ -126,6 +166,21 @@ class TestSiteSSO(IntegrationTestCase):
 		self.assertIsNone(self.keycloak.client("cloud", self.client_id))
 		self.assertEqual(self.config_jobs(), [])
 		self.assertFalse(api.status(self.site.name)["allowed"])
+
+	def test_switching_on_installs_the_tenant_app_when_the_site_lacks_it(self):
+		frappe.db.delete("Site App", {"parent": self.site.name, "app": TENANT_APP})
+		self.assertTrue(api.enable(self.site.name)["installing_app"])
+		self.assertTrue(
+			frappe.db.exists("Agent Job", {"site": self.site.name, "job_type": "Install App on Site"})
+		)
+		self.assertIsNotNone(self.keycloak.client("cloud", self.client_id))
+
+	def test_a_site_whose_bench_lacks_the_tenant_app_is_refused(self):
+		frappe.db.delete("Site App", {"parent": self.site.name, "app": TENANT_APP})
+		frappe.db.delete("Release Group App", {"parent": self.site.group, "app": TENANT_APP})
+		with self.assertRaisesRegex(frappe.ValidationError, "lacks the app press_selfhost_tenant"):
+			api.enable(self.site.name)
+		self.assertIsNone(self.keycloak.client("cloud", self.client_id))
 
 	def test_only_the_sites_team_or_a_system_manager_may_switch(self):
 		stranger = frappe.get_doc(
