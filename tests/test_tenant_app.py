@@ -64,3 +64,26 @@ print("ok")
 		[sys.executable, "-c", script], cwd=REPOSITORY, capture_output=True, text=True, timeout=60
 	)
 	assert result.stdout.strip() == "ok", result.stderr
+
+
+def test_the_bench_image_carries_the_core_without_dependencies_and_the_tenant_app():
+	dockerfile = (REPOSITORY / "compose" / "images" / "bench" / "Dockerfile").read_text()
+	assert "pip install --no-cache-dir --no-deps /home/frappe/press-selfhost-core" in dockerfile
+	assert "COPY --chown=frappe:frappe tenant apps/press_selfhost_tenant" in dockerfile
+	assert "echo press_selfhost_tenant >> sites/apps.txt" in dockerfile
+	# press_selfhost itself is a library there, never a Frappe app of the tenant bench
+	assert "echo press_selfhost >>" not in dockerfile
+	supervisor = (REPOSITORY / "compose" / "images" / "bench" / "config" / "supervisor.conf").read_text()
+	assert "--bind 0.0.0.0:8000" in supervisor and "bench worker" in supervisor
+
+
+def test_bootstrap_puts_the_tenant_app_into_the_release_group_and_its_build():
+	from press_selfhost.bootstrap_plan import plan_bootstrap
+	from tests.test_bootstrap_plan import PRESS_FEB_2025, SETTINGS
+
+	actions = {action.key: action for action in plan_bootstrap(SETTINGS, {}, PRESS_FEB_2025)}
+	group_apps = [row["app"] for row in actions["Release Group"].children["apps"]]
+	built_apps = [row["app"] for row in actions["Deploy Candidate"].children["apps"]]
+	assert group_apps == built_apps == ["frappe", APP_DIR.name]
+	assert actions["Tenant App Source"].fields["last_github_poll_failed"] == 1
+	assert actions["Tenant App Release"].fields["status"] == "Approved"
