@@ -12,5 +12,8 @@ app_license = "AGPL-3.0-or-later"
 boot_session = "press_selfhost_tenant.sso.boot_session"
 app_include_js = ["/assets/press_selfhost_tenant/js/sso_logout.js"]
 
+# Frappe's /login page gets a "Login with Keycloak" button.
+update_website_context = "press_selfhost_tenant.sso.login_button"
+
 # The website's "Log out" (/?cmd=web_logout) also ends the Keycloak session.
 override_whitelisted_methods = {"web_logout": "press_selfhost_tenant.sso.web_logout"}

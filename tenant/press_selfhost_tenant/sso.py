@@ -216,6 +216,26 @@ def backchannel_logout(logout_token: str) -> int:
 	return ended
 
 
+def login_button(context) -> None:
+	"""update_website_context: Frappe's /login page lists "Login with Keycloak" beside its own form
+	(its buttons come from Social Login Keys, whose unverified flow this app replaces)."""
+	if context.get("for_test") != "login.html" or not frappe.conf.get(SITE_CONFIG_KEY):
+		return
+	from urllib.parse import urlencode
+
+	redirect_to = frappe.form_dict.get("redirect-to") or frappe.form_dict.get("redirect_to")
+	query = f"?{urlencode({'redirect_to': redirect_to})}" if redirect_to else ""
+	context.setdefault("provider_logins", []).append(
+		{
+			"name": "keycloak",
+			"provider_name": "Keycloak",
+			"auth_url": f"/auth/keycloak/login{query}",
+			"icon": None,
+		}
+	)
+	context["social_login"] = True
+
+
 def boot_session(bootinfo) -> None:
 	"""Tells the desk (public/js/sso_logout.js) to log out through Keycloak when SSO is on here."""
 	bootinfo.keycloak_sso = bool(frappe.conf.get(SITE_CONFIG_KEY))
