@@ -71,7 +71,7 @@ def disable(site_name: str) -> dict:
 	"""Switch SSO off: the config leaves the site, then its client leaves Keycloak."""
 	site = frappe.get_doc("Site", site_name)
 	if any(row.key == SITE_CONFIG_KEY for row in site.configuration):
-		site.delete_multiple_config([SITE_CONFIG_KEY])
+		_remove_config_key(site)
 	settings = _keycloak_settings()
 	remove_site_client(_admin(settings), settings.keycloak_realm or "cloud", site.name)
 	frappe.db.set_value("Site", site.name, SITE_FIELD, 0)
@@ -97,6 +97,16 @@ def on_agent_job_insert(job, method=None) -> None:
 		)
 		return
 	frappe.db.set_value("Site", job.site, SITE_FIELD, 0)
+
+
+def _remove_config_key(site) -> None:
+	"""What Site.update_site_config does, minus its list form: that one keeps every internal key
+	(ours is internal, so the dashboard never shows the client secret) and so could not drop it."""
+	from press.agent import Agent
+
+	site.set("configuration", [row for row in site.configuration if row.key != SITE_CONFIG_KEY])
+	site.save()  # Site.validate records the key in _keys_removed_in_last_update
+	Agent(site.server).update_site_config(site)
 
 
 def _grant_owner(admin, realm: str, site) -> bool:
