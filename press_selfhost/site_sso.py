@@ -57,7 +57,7 @@ def enable(site_name: str) -> dict:
 	site.update_site_config({SITE_CONFIG_KEY: site_config(settings.keycloak_url, realm, client, origin)})
 	if not has_app:
 		site.install_app(TENANT_APP)  # Press's own "Install App on Site" Agent job
-	frappe.db.set_value("Site", site.name, SITE_FIELD, 1)
+	frappe.db.set_value("Site", site.name, SITE_FIELD, 1, update_modified=False)
 	return {
 		"site": site.name,
 		"enabled": True,
@@ -74,7 +74,7 @@ def disable(site_name: str) -> dict:
 		_remove_config_key(site)
 	settings = _keycloak_settings()
 	remove_site_client(_admin(settings), settings.keycloak_realm or "cloud", site.name)
-	frappe.db.set_value("Site", site.name, SITE_FIELD, 0)
+	frappe.db.set_value("Site", site.name, SITE_FIELD, 0, update_modified=False)
 	return {"site": site.name, "enabled": False}
 
 
@@ -96,7 +96,7 @@ def on_agent_job_insert(job, method=None) -> None:
 			reference_name=job.site,
 		)
 		return
-	frappe.db.set_value("Site", job.site, SITE_FIELD, 0)
+	frappe.db.set_value("Site", job.site, SITE_FIELD, 0, update_modified=False)
 
 
 def _remove_config_key(site) -> None:
