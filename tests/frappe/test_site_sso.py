@@ -35,7 +35,7 @@ class TestSiteSSO(IntegrationTestCase):
 	def setUp(self):
 		from press.press.doctype.site.test_site import create_test_site
 		from press.press.doctype.site_plan.test_site_plan import create_test_plan
-		from press.press.doctype.team.test_team import create_test_team
+		from press.press.doctype.team.test_team import create_test_press_admin_team
 
 		frappe.set_user("Administrator")
 		self.keycloak = KeycloakAdminStandIn().start()
@@ -54,7 +54,7 @@ class TestSiteSSO(IntegrationTestCase):
 		bootstrap_realm()
 		self.plan = create_test_plan("Site")
 		frappe.db.set_value("Site Plan", self.plan.name, "allow_keycloak_sso", 1)
-		self.team = create_test_team()
+		self.team = create_test_press_admin_team()  # a Press Admin, not a System Manager
 		self.site = create_test_site(plan=self.plan.name, team=self.team.name)
 		self.client_id = f"site-{self.site.name}"
 		self.carry_tenant_app_in_the_bench()
