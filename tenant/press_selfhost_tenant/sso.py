@@ -11,6 +11,7 @@ import dataclasses
 import functools
 import hmac
 import json
+from urllib.parse import urlencode, urlsplit
 
 import frappe
 
@@ -52,8 +53,6 @@ def _login_for(client: RealmClient) -> KeycloakLogin:
 
 
 def _own_hosts(config: TenantConfig) -> set[str]:
-	from urllib.parse import urlsplit
-
 	return {urlsplit(config.site_url).hostname or ""}
 
 
@@ -221,8 +220,6 @@ def login_button(context) -> None:
 	(its buttons come from Social Login Keys, whose unverified flow this app replaces)."""
 	if context.get("for_test") != "login.html" or not frappe.conf.get(SITE_CONFIG_KEY):
 		return
-	from urllib.parse import urlencode
-
 	redirect_to = frappe.form_dict.get("redirect-to") or frappe.form_dict.get("redirect_to")
 	query = f"?{urlencode({'redirect_to': redirect_to})}" if redirect_to else ""
 	context.setdefault("provider_logins", []).append(
