@@ -31,6 +31,19 @@ class TestSiteSSO(IntegrationTestCase):
 		sync_fixtures("press_selfhost")  # what `bench migrate` does; adds the Custom Fields (DDL)
 		frappe.clear_cache(doctype="Site")
 		frappe.clear_cache(doctype="Site Plan")
+		# Each test makes users (Press's test site, server and team helpers, and ours) and rolls them
+		# back, but Frappe counts every user created in the last hour, committed by earlier modules
+		# and runs too, against throttle_user_limit (60): a full run in a fresh bench exceeds it.
+		cls.saved_user_limit = frappe.local.conf.get("throttle_user_limit")
+		frappe.local.conf.throttle_user_limit = 10_000
+
+	@classmethod
+	def tearDownClass(cls):
+		if cls.saved_user_limit is None:
+			frappe.local.conf.pop("throttle_user_limit", None)
+		else:
+			frappe.local.conf.throttle_user_limit = cls.saved_user_limit
+		super().tearDownClass()
 
 	def setUp(self):
 		from press.press.doctype.site.test_site import create_test_site
