@@ -11,6 +11,7 @@ puts the `press_selfhost_sso` config Press would push:
 
 import json
 import os
+import time
 import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -89,6 +90,14 @@ def point_site_at(provider):
 		provider.server_url, "cloud", SiteClient(CLIENT_ID, SECRET), SITE_URL
 	)
 	path.write_text(json.dumps(config, indent=1))
+	# Frappe's web workers cache site_config.json for 60 s: wait until the site logs in with `provider`.
+	deadline = time.monotonic() + 90
+	while time.monotonic() < deadline:
+		answer = requests.get(f"{SITE_URL}/auth/keycloak/login", allow_redirects=False, timeout=10)
+		if answer.status_code == 302 and answer.headers["Location"].startswith(provider.issuer):
+			return
+		time.sleep(2)
+	raise AssertionError(f"{SITE_URL} did not pick up the new {SITE_CONFIG_KEY} within 90 s")
 
 
 @pytest.fixture(scope="module")
