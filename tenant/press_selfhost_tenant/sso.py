@@ -117,7 +117,8 @@ def _take_login(state: str) -> dict | None:
 def _apply(login: TenantLogin, tokens: Tokens) -> str:
 	"""Create or link the user as decided, and make its roles those Keycloak gives on this site."""
 	identity, decision = tokens.identity, login.decision
-	if decision.outcome is LoginOutcome.CREATE:
+	creating = decision.outcome is LoginOutcome.CREATE
+	if creating:
 		user = frappe.get_doc(
 			{
 				"doctype": "User",
@@ -130,7 +131,7 @@ def _apply(login: TenantLogin, tokens: Tokens) -> str:
 		)
 	else:
 		user = frappe.get_doc("User", decision.user)
-	if not user.is_new() and not user.enabled:
+	if not creating and not user.enabled:
 		raise AuthenticationError(f"user {user.name} is disabled on this site")
 	if decision.outcome is not LoginOutcome.KNOWN:
 		user.append(
@@ -140,7 +141,7 @@ def _apply(login: TenantLogin, tokens: Tokens) -> str:
 	user.set("roles", [row for row in user.roles if row.role not in to_remove])
 	for role in to_add:
 		user.append("roles", {"role": role})
-	if user.is_new():
+	if creating:
 		user.flags.no_welcome_mail = True
 		user.insert(ignore_permissions=True)
 	elif decision.outcome is not LoginOutcome.KNOWN or to_add or to_remove:
