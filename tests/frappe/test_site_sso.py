@@ -216,6 +216,17 @@ class TestSiteSSO(IntegrationTestCase):
 		frappe.set_user(self.team.user)
 		self.assertTrue(api.enable(self.site.name)["enabled"])
 
+	def test_the_dashboard_reaches_the_switch_under_press_api(self):
+		"""Press's auth hook lets Website Users call press.api.* only: our aliases map there."""
+		from frappe.handler import execute_cmd
+
+		frappe.set_user(self.team.user)
+		frappe.local.form_dict = frappe._dict(site=self.site.name)
+		self.assertEqual(
+			execute_cmd("press.api.selfhost_sso.status"),
+			{"site": self.site.name, "enabled": False, "allowed": True},
+		)
+
 	# -- archive -----------------------------------------------------------------------------------
 	def test_archiving_the_site_removes_its_client(self):
 		api.enable(self.site.name)
