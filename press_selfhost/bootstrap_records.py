@@ -20,6 +20,11 @@ DATABASE_SERVER_HOSTNAME = "m1"
 # Root Domain needs AWS keys when Route 53 is the only provider; nothing calls AWS with these
 # because no server has an `ip` and every site lives in the Root Domain's default cluster.
 UNUSED_AWS_KEY = "unused-by-press-selfhost"
+# The tenant app (tenant/ of this repository) that the bench image installs beside Frappe. The URL is
+# only a label Press needs (owner/repository form): the code is in the image, nothing clones it.
+TENANT_APP = "press_selfhost_tenant"
+TENANT_APP_TITLE = "Press Selfhost Tenant (single sign-on)"
+TENANT_APP_REPOSITORY_URL = "https://github.com/press-selfhost/press_selfhost_tenant"
 
 
 class InsertMethod(Enum):
@@ -388,8 +393,10 @@ def _team_and_bench(settings: BootstrapSettings) -> list[DesiredRecord]:
 	release_hash = hashlib.sha1(  # noqa: S324 - an identifier, not a security measure
 		f"{settings.frappe_repository_url}@{settings.frappe_branch}".encode()
 	).hexdigest()
+	tenant_hash = hashlib.sha1(f"{TENANT_APP_REPOSITORY_URL}@main".encode()).hexdigest()  # noqa: S324
 	team = Ref("Team")
 	source = Ref("App Source")
+	tenant_source = Ref("Tenant App Source")
 	return [
 		DesiredRecord(
 			key="User",
@@ -454,6 +461,47 @@ def _team_and_bench(settings: BootstrapSettings) -> list[DesiredRecord]:
 			reason="the code in the bench image, as a release Press can deploy",
 		),
 		DesiredRecord(
+			key="Tenant App",
+			doctype="App",
+			name=TENANT_APP,
+			lookup={"name": TENANT_APP},
+			fields={"title": TENANT_APP_TITLE},
+			reason="single sign-on on customer sites (tenant/ of press_selfhost), carried by the bench image",
+		),
+		DesiredRecord(
+			key="Tenant App Source",
+			doctype="App Source",
+			lookup={"app": TENANT_APP, "repository_url": TENANT_APP_REPOSITORY_URL},
+			fields={
+				"app": TENANT_APP,
+				"app_title": TENANT_APP_TITLE,
+				"repository_url": TENANT_APP_REPOSITORY_URL,
+				"branch": "main",
+				"team": team,
+				"public": 1,
+				"enabled": 1,
+				"last_github_poll_failed": 1,
+			},
+			children={"versions": ({"version": settings.frappe_version},)},
+			create_only=frozenset({"team"}),
+			reason="a label: the code is in the bench image; last_github_poll_failed=1 so nothing fetches it",
+		),
+		DesiredRecord(
+			key="Tenant App Release",
+			doctype="App Release",
+			lookup={"source": tenant_source, "hash": tenant_hash},
+			fields={
+				"app": TENANT_APP,
+				"source": tenant_source,
+				"hash": tenant_hash,
+				"team": team,
+				"status": "Approved",
+				"cloned": 1,
+			},
+			create_only=frozenset({"status", "cloned", "team"}),
+			reason="the tenant app in the bench image, as a release Press can deploy",
+		),
+		DesiredRecord(
 			key="Release Group",
 			doctype="Release Group",
 			lookup={"title": settings.release_group_title},
@@ -467,6 +515,12 @@ def _team_and_bench(settings: BootstrapSettings) -> list[DesiredRecord]:
 			children={
 				"apps": (
 					{"app": "frappe", "source": source, "title": "Frappe Framework", "enable_auto_deploy": 0},
+					{
+						"app": TENANT_APP,
+						"source": tenant_source,
+						"title": TENANT_APP_TITLE,
+						"enable_auto_deploy": 0,
+					},
 				),
 				"servers": ({"server": app_server, "default": 1},),
 			},
@@ -493,6 +547,14 @@ def _team_and_bench(settings: BootstrapSettings) -> list[DesiredRecord]:
 						"hash": release_hash,
 						"title": "Frappe Framework",
 						"app_name": "frappe",
+					},
+					{
+						"app": TENANT_APP,
+						"source": tenant_source,
+						"release": Ref("Tenant App Release"),
+						"hash": tenant_hash,
+						"title": TENANT_APP_TITLE,
+						"app_name": TENANT_APP,
 					},
 				),
 			},

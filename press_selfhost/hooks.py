@@ -16,7 +16,21 @@ doc_events = {
 	# Lago billing: Press → Lago sync.
 	"Team": {"after_insert": "press_selfhost.jobs.on_team_created"},
 	"Site Plan Change": {"after_insert": "press_selfhost.jobs.on_site_plan_change"},
+	# Tenant-site SSO: Site.archive sends "Archive Site"; the site's Keycloak client goes with it.
+	"Agent Job": {"after_insert": "press_selfhost.site_sso.on_agent_job_insert"},
 }
+
+# Tenant-site SSO: the per-plan switch, the per-site flag, and the internal site config key.
+fixtures = [
+	{
+		"dt": "Custom Field",
+		"filters": [["name", "in", ["Site Plan-allow_keycloak_sso", "Site-keycloak_sso_enabled"]]],
+	},
+	{"dt": "Site Config Key", "filters": [["name", "=", "press_selfhost_sso"]]},
+]
+
+# Tenant-site SSO: the desk's Site form gets "Single sign-on" buttons.
+doctype_js = {"Site": "public/js/site_sso.js"}
 
 scheduler_events = {
 	"cron": {
@@ -50,6 +64,11 @@ override_whitelisted_methods = {
 	"press.api.account.signup_settings": "press_selfhost.api.dashboard_login.signup_settings",
 	"press.api.oauth.oauth_authorize_url": "press_selfhost.api.dashboard_login.oauth_authorize_url",
 	"press.api.google.login": "press_selfhost.api.dashboard_login.google_login",
+	# Tenant-site SSO: Press's auth hook lets dashboard users (Website Users) reach press.api.* only,
+	# so the dashboard calls our switch under that prefix.
+	"press.api.selfhost_sso.enable": "press_selfhost.api.site_sso.enable",
+	"press.api.selfhost_sso.disable": "press_selfhost.api.site_sso.disable",
+	"press.api.selfhost_sso.status": "press_selfhost.api.site_sso.status",
 }
 
 # Bootstrap: create Press's self-hosting records right after install when settings allow.

@@ -604,8 +604,8 @@ def dockerfile_problems(text: str) -> list[str]:
 	return problems
 
 
-def test_there_are_two_dockerfiles():
-	assert [path.parent.name for path in DOCKERFILES] == ["agent", "press"]
+def test_there_are_three_dockerfiles():
+	assert [path.parent.name for path in DOCKERFILES] == ["agent", "bench", "press"]
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda path: path.parent.name)

@@ -83,6 +83,8 @@ class Identity:
 	family_name: str | None
 	username: str | None
 	session_id: str | None
+	# This client's roles (`resource_access.<client_id>.roles`), from the verified ID token only.
+	client_roles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -293,6 +295,7 @@ class KeycloakLogin:
 			family_name=claims.get("family_name"),
 			username=claims.get("preferred_username"),
 			session_id=claims.get("sid"),
+			client_roles=client_roles(claims, self.client.client_id),
 		)
 		return Tokens(
 			identity=identity,
@@ -352,3 +355,14 @@ class KeycloakLogin:
 			return str(response.json().get("error", "unknown"))
 		except (ValueError, AttributeError):
 			return "unknown"
+
+
+def client_roles(claims: Mapping, client_id: str) -> tuple[str, ...]:
+	"""The roles `claims` grant on `client_id` (Keycloak's `resource_access.<client_id>.roles`); roles
+	of other clients in the same token are never read, so one site's roles cannot open another site."""
+	access = claims.get("resource_access")
+	client = access.get(client_id) if isinstance(access, Mapping) else None
+	roles = client.get("roles") if isinstance(client, Mapping) else None
+	if not isinstance(roles, list):
+		return ()
+	return tuple(dict.fromkeys(role for role in roles if isinstance(role, str) and role))

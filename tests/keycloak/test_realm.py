@@ -18,6 +18,7 @@ from press_selfhost.integrations.keycloak_admin import (
 	end_user_session,
 	ensure_realm,
 	ensure_site_client,
+	grant_site_role,
 	remove_site_client,
 )
 from tests.standins.keycloak_admin import KeycloakAdminStandIn
@@ -301,6 +302,53 @@ def test_site_client_redirects_to_its_site_only(keycloak, admin):
 	assert client["redirectUris"] == ["https://acme.example.com/auth/keycloak/callback"]
 	assert client["webOrigins"] == ["https://acme.example.com"]
 	assert client["secret"] == first.secret and len(first.secret) >= 32
+
+
+def test_site_client_puts_its_own_roles_into_the_id_token(keycloak, admin):
+	ensure_realm(admin, POLICY)
+	ensure_site_client(
+		admin,
+		"cloud",
+		"acme.example.com",
+		roles=("System Manager", "Accounts User"),
+		origin="http://acme.test:8000/",
+	)
+	client = keycloak.client("cloud", "site-acme.example.com")
+	assert client["redirectUris"] == ["http://acme.test:8000/auth/keycloak/callback"]
+	(mapper,) = client["protocolMappers"]
+	assert mapper["protocolMapper"] == "oidc-usermodel-client-role-mapper"
+	assert mapper["config"]["usermodel.clientRoleMapping.clientId"] == "site-acme.example.com"
+	assert mapper["config"]["claim.name"] == "resource_access.${client_id}.roles"
+	assert mapper["config"]["id.token.claim"] == "true"
+	roles = keycloak.realms["cloud"]["client_roles"][client["id"]]
+	assert set(roles) == {"System Manager", "Accounts User"}
+
+	# A mapper changed by hand is put back; a second run with nothing changed writes nothing.
+	mapper_path = f"/admin/realms/cloud/clients/{client['id']}/protocol-mappers/models"
+	keycloak.client("cloud", "site-acme.example.com")["protocolMappers"][0]["config"]["id.token.claim"] = (
+		"false"
+	)
+	written = len(keycloak.writes())
+	ensure_site_client(admin, "cloud", "acme.example.com", roles=("System Manager", "Accounts User"))
+	assert [w.path for w in keycloak.writes()[written:]] == [
+		f"/admin/realms/cloud/clients/{client['id']}",  # origin back to https://acme.example.com
+		f"{mapper_path}/{mapper['id']}",
+	]
+	written = len(keycloak.writes())
+	ensure_site_client(admin, "cloud", "acme.example.com", roles=("System Manager", "Accounts User"))
+	assert len(keycloak.writes()) == written
+
+
+def test_a_site_role_is_granted_to_a_keycloak_user(keycloak, admin):
+	ensure_realm(admin, POLICY)
+	user_id = keycloak.add_user("cloud")
+	with pytest.raises(ConfigurationError, match="no client yet"):
+		grant_site_role(admin, "cloud", "acme.example.com", user_id, "System Manager")
+	ensure_site_client(admin, "cloud", "acme.example.com")
+	grant_site_role(admin, "cloud", "acme.example.com", user_id, "System Manager")
+	assert keycloak.client_roles_of("cloud", user_id, "site-acme.example.com") == {"System Manager"}
+	with pytest.raises(ConfigurationError, match="no role 'Owner'"):
+		grant_site_role(admin, "cloud", "acme.example.com", user_id, "Owner")
 
 
 def test_site_client_is_removed_once(keycloak, admin):

@@ -10,7 +10,8 @@
 // Usage: node provider.mjs <config.json>   (or the JSON itself in OIDC_PROVIDER_CONFIG)
 // config: {"port": <a free port>, "realm": "cloud", "jwks": {"keys": [<private JWK>]},
 //          "clients": [<oidc-provider client metadata>],
-//          "accounts": [{"sub": "...", "email": "...", "email_verified": true, "name": "..."}],
+//          "accounts": [{"sub": "...", "email": "...", "email_verified": true, "name": "...",
+//                        "resource_access": {"<client_id>": {"roles": ["..."]}}}],
 //          "ttl": {"IdToken": 300, "AccessToken": 300}}
 // Prints one line {"issuer": ..., "port": ...} on stdout once it listens.
 
@@ -40,13 +41,25 @@ function keycloakRoutes() {
   };
 }
 
-async function findAccount(_ctx, sub) {
+// Client roles as press_selfhost's site clients map them (a client-role mapper limited to the client):
+// a token carries the roles of the client it is issued to, never those of another client.
+function clientRoles(account, clientId) {
+  const roles = account.resource_access?.[clientId];
+  return roles ? { resource_access: { [clientId]: roles } } : {};
+}
+
+async function findAccount(ctx, sub) {
   const account = accounts.get(sub);
   if (!account) return undefined;
   return {
     accountId: sub,
     async claims() {
-      return { ...account, preferred_username: account.preferred_username || account.email };
+      const { resource_access: _all, ...claims } = account;
+      return {
+        ...claims,
+        ...clientRoles(account, ctx.oidc?.client?.clientId),
+        preferred_username: account.preferred_username || account.email,
+      };
     },
   };
 }
@@ -76,7 +89,7 @@ const provider = new Provider(`http://127.0.0.1:${config.port}${mountPath}`, {
   loadExistingGrant,
   routes: keycloakRoutes(),
   claims: {
-    openid: ['sub'],
+    openid: ['sub', 'resource_access'],
     email: ['email', 'email_verified'],
     profile: ['name', 'given_name', 'family_name', 'preferred_username'],
   },

@@ -67,6 +67,18 @@ class KeycloakAdminStandIn(HTTPStandIn):
 		self.route("PUT", f"{REALM}/clients/(?P<id>[^/]+)", self._guarded(self._update_client))
 		self.route("DELETE", f"{REALM}/clients/(?P<id>[^/]+)", self._guarded(self._delete_client))
 		self.route("GET", f"{REALM}/clients/(?P<id>[^/]+)/client-secret", self._guarded(self._client_secret))
+		mappers = f"{REALM}/clients/(?P<id>[^/]+)/protocol-mappers/models"
+		self.route("GET", mappers, self._guarded(self._get_mappers))
+		self.route("POST", mappers, self._guarded(self._create_mapper))
+		self.route("PUT", f"{mappers}/(?P<mapper>[^/]+)", self._guarded(self._update_mapper))
+		client_roles = f"{REALM}/clients/(?P<id>[^/]+)/roles"
+		self.route("POST", client_roles, self._guarded(self._create_client_role))
+		self.route("GET", f"{client_roles}/(?P<name>[^/]+)", self._guarded(self._get_client_role))
+		self.route(
+			"POST",
+			f"{REALM}/users/(?P<user>[^/]+)/role-mappings/clients/(?P<id>[^/]+)",
+			self._guarded(self._map_client_roles),
+		)
 		actions = f"{REALM}/authentication/required-actions/(?P<alias>[^/]+)"
 		self.route("GET", actions, self._guarded(self._get_required_action))
 		self.route("PUT", actions, self._guarded(self._update_required_action))
@@ -159,6 +171,7 @@ class KeycloakAdminStandIn(HTTPStandIn):
 			"flows": {},
 			"executions": {},
 			"configs": {},
+			"users": {},
 		}
 		for alias in BUILT_IN_FLOWS:
 			self._new_flow(body["realm"], alias, top_level=True, built_in=True)
@@ -254,6 +267,75 @@ class KeycloakAdminStandIn(HTTPStandIn):
 		if not client:
 			return Response(404, {"error": "Could not find client"})
 		return Response(200, {"type": "secret", "value": client.get("secret")})
+
+	# -- client roles, protocol mappers, role mappings ----------------------------------------------
+	def _create_client_role(self, request: Request) -> Response:
+		client = self._stored_client(request)
+		if not client:
+			return Response(404, {"error": "Could not find client"})
+		roles, body = self._roles_of_client(request), request.json()
+		if body["name"] in roles:
+			return Response(409, {"errorMessage": f"Role with name {body['name']} already exists"})
+		roles[body["name"]] = {"id": str(uuid.uuid4()), "composite": False, "clientRole": True, **body}
+		return Response(201, b"")
+
+	def _get_client_role(self, request: Request) -> Response:
+		role = self._roles_of_client(request).get(unquote(request.params["name"]))
+		return Response(200, copy.deepcopy(role)) if role else Response(404, {"error": "Could not find role"})
+
+	def _roles_of_client(self, request: Request) -> dict:
+		"""Client roles live beside the client, as in Keycloak (not in its representation)."""
+		by_client = self.realms[request.params["realm"]].setdefault("client_roles", {})
+		return by_client.setdefault(request.params["id"], {})
+
+	def _get_mappers(self, request: Request) -> Response:
+		client = self._stored_client(request)
+		if not client:
+			return Response(404, {"error": "Could not find client"})
+		return Response(200, copy.deepcopy(client.get("protocolMappers", [])))
+
+	def _create_mapper(self, request: Request) -> Response:
+		client = self._stored_client(request)
+		if not client:
+			return Response(404, {"error": "Could not find client"})
+		mappers, body = client.setdefault("protocolMappers", []), request.json()
+		if any(mapper["name"] == body["name"] for mapper in mappers):
+			return Response(409, {"errorMessage": f"Protocol mapper exists with same name: {body['name']}"})
+		mappers.append({"id": str(uuid.uuid4()), "consentRequired": False, **body})
+		return Response(201, b"")
+
+	def _update_mapper(self, request: Request) -> Response:
+		client = self._stored_client(request)
+		mapper = next(
+			(m for m in (client or {}).get("protocolMappers", []) if m["id"] == request.params["mapper"]),
+			None,
+		)
+		if not mapper:
+			return Response(404, {"error": "Model not found"})
+		mapper.update(request.json())
+		return Response(204)
+
+	def add_user(self, realm: str) -> str:
+		"""A realm user as a registration would leave it; its id is the `sub` of its tokens."""
+		user_id = str(uuid.uuid4())
+		self.realms[realm]["users"][user_id] = {}
+		return user_id
+
+	def client_roles_of(self, realm: str, user_id: str, client_id: str) -> set[str]:
+		client = self.client(realm, client_id)
+		return set(self.realms[realm]["users"][user_id].get(client["id"], set())) if client else set()
+
+	def _map_client_roles(self, request: Request) -> Response:
+		users = self.realms[request.params["realm"]]["users"]
+		client = self._stored_client(request)
+		if request.params["user"] not in users or not client:
+			return Response(404, {"error": "User not found" if client else "Could not find client"})
+		known = {role["id"]: name for name, role in self._roles_of_client(request).items()}
+		wanted = request.json()
+		if any(role.get("id") not in known for role in wanted):
+			return Response(404, {"error": "Could not find role"})
+		users[request.params["user"]].setdefault(client["id"], set()).update(known[r["id"]] for r in wanted)
+		return Response(204)
 
 	# -- required actions ---------------------------------------------------------------------------
 	def _get_required_action(self, request: Request) -> Response:

@@ -1,0 +1,23 @@
+"""POST /auth/keycloak/backchannel_logout (guest): Keycloak's back-channel logout ends Frappe sessions."""
+
+import frappe
+
+from press_selfhost.errors import AuthenticationError, ConfigurationError, ServiceError
+from press_selfhost_tenant.sso import backchannel_logout
+
+no_cache = 1
+
+
+def get_context(context):
+	if frappe.request.method != "POST":
+		context.http_status_code = 405
+		return context
+	try:
+		backchannel_logout(frappe.form_dict.get("logout_token") or "")
+	except AuthenticationError as error:
+		frappe.log_error("Keycloak back-channel logout refused", error.reason)
+		context.http_status_code = 400
+	except (ConfigurationError, ServiceError) as error:
+		frappe.log_error("Keycloak back-channel logout failed", str(error))
+		context.http_status_code = 503
+	return context

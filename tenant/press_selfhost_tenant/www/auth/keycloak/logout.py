@@ -1,0 +1,9 @@
+"""GET /auth/keycloak/logout: end the Frappe session, then 302 to Keycloak to end its session too."""
+
+from press_selfhost_tenant.sso import logout_url, redirect
+
+no_cache = 1
+
+
+def get_context(context):
+	redirect(logout_url())
