@@ -22,6 +22,7 @@ SERVICE = "Keycloak admin API"
 OTP_REQUIRED_ACTION = "CONFIGURE_TOTP"
 BROWSER_FLOW = "browser"  # Keycloak's built-in browser login flow
 ADMIN_OTP_FLOW = "press-selfhost-browser"  # ours; exists and is bound only while 2FA is ADMINS
+POST_BROKER_FLOW = "press-selfhost-post-broker"  # ours; each IdP's post-login flow while 2FA is not OFF
 
 
 class TwoFactor(enum.Enum):
@@ -224,8 +225,12 @@ def ensure_realm(admin: KeycloakAdmin, policy: RealmPolicy, *, write_secrets: bo
 
 	changes += _ensure_client(admin, policy.realm, _dashboard_representation(policy.dashboard), write_secrets)
 	changes += _ensure_two_factor(admin, policy)
+	changes += _ensure_post_broker_flow(admin, policy)
+	post_broker_flow = POST_BROKER_FLOW if policy.two_factor is not TwoFactor.OFF else None
 	for identity_provider in policy.identity_providers:
-		changes += _ensure_identity_provider(admin, policy.realm, identity_provider, write_secrets)
+		changes += _ensure_identity_provider(
+			admin, policy.realm, identity_provider, write_secrets, post_broker_flow
+		)
 	return changes
 
 
@@ -364,42 +369,67 @@ def admin_otp_flow(role: str) -> tuple[FlowStep, ...]:
 	"""Keycloak's browser flow with OTP forced on members of `role` (an OTP Form that is REQUIRED for a
 	user without OTP makes Keycloak ask them to set one up); everyone else is asked for an OTP only
 	once they set one up themselves, as in the built-in flow."""
-	forms, admins, others = (f"{ADMIN_OTP_FLOW}-{part}" for part in ("forms", "admin-otp", "optional-otp"))
 	return (
 		FlowStep("ALTERNATIVE", "auth-cookie"),
 		FlowStep("ALTERNATIVE", "identity-provider-redirector"),  # /auth/keycloak/login?provider=google
 		FlowStep(
 			"ALTERNATIVE",
-			subflow=forms,
+			subflow=f"{ADMIN_OTP_FLOW}-forms",
+			steps=(FlowStep("REQUIRED", "auth-username-password-form"), *_otp_for_role(ADMIN_OTP_FLOW, role)),
+		),
+	)
+
+
+def post_broker_otp_flow(two_factor: TwoFactor, role: str) -> tuple[FlowStep, ...] | None:
+	"""What Keycloak runs after each login through Google or GitHub (the IdP's post-login flow), which
+	skips the browser flow: the OTP the browser flow would ask for. None when 2FA is OFF.
+
+	Keycloak refuses a login whose post-login flow succeeded in nothing (AuthenticationProcessor
+	.authenticateOnly): a flow of conditional sub-flows only fails for a user none of them applies
+	to. So those flows end with a REQUIRED "Allow access"."""
+	otp = FlowStep("REQUIRED", "auth-otp-form")
+	allow = FlowStep("REQUIRED", "allow-access-authenticator")
+	if two_factor is TwoFactor.OFF:
+		return None
+	if two_factor is TwoFactor.REQUIRED:
+		return (otp,)  # everyone; Keycloak asks those without OTP to set one up
+	if two_factor is TwoFactor.OPTIONAL:
+		configured = FlowStep("REQUIRED", "conditional-user-configured")
+		return (FlowStep("CONDITIONAL", subflow=f"{POST_BROKER_FLOW}-otp", steps=(configured, otp)), allow)
+	return (*_otp_for_role(POST_BROKER_FLOW, role), allow)
+
+
+def _otp_for_role(prefix: str, role: str) -> tuple[FlowStep, FlowStep]:
+	"""Two conditional sub-flows: OTP for members of `role` (set up if missing), and OTP for everyone
+	else who has set one up."""
+	admins, others = f"{prefix}-admin-otp", f"{prefix}-optional-otp"
+	otp = FlowStep("REQUIRED", "auth-otp-form")
+	return (
+		FlowStep(
+			"CONDITIONAL",
+			subflow=admins,
 			steps=(
-				FlowStep("REQUIRED", "auth-username-password-form"),
 				FlowStep(
-					"CONDITIONAL",
-					subflow=admins,
-					steps=(
-						FlowStep(
-							"REQUIRED",
-							"conditional-user-role",
-							config=(("condUserRole", role), ("negate", "false")),
-							config_alias=f"{admins}-role",
-						),
-						FlowStep("REQUIRED", "auth-otp-form"),
-					),
+					"REQUIRED",
+					"conditional-user-role",
+					config=(("condUserRole", role), ("negate", "false")),
+					config_alias=f"{admins}-role",
 				),
+				otp,
+			),
+		),
+		FlowStep(
+			"CONDITIONAL",
+			subflow=others,
+			steps=(
+				FlowStep("REQUIRED", "conditional-user-configured"),
 				FlowStep(
-					"CONDITIONAL",
-					subflow=others,
-					steps=(
-						FlowStep("REQUIRED", "conditional-user-configured"),
-						FlowStep(
-							"REQUIRED",
-							"conditional-user-role",
-							config=(("condUserRole", role), ("negate", "true")),
-							config_alias=f"{others}-role",
-						),
-						FlowStep("REQUIRED", "auth-otp-form"),
-					),
+					"REQUIRED",
+					"conditional-user-role",
+					config=(("condUserRole", role), ("negate", "true")),
+					config_alias=f"{others}-role",
 				),
+				otp,
 			),
 		),
 	)
@@ -409,13 +439,9 @@ def _ensure_admin_otp_flow(admin: KeycloakAdmin, policy: RealmPolicy) -> list[Ch
 	"""With ADMINS: our flow exists as admin_otp_flow says and is the realm's browser flow. Otherwise
 	the built-in browser flow is bound again and ours deleted. A flow that differs is rebuilt."""
 	realm_path = f"/{quote(policy.realm)}"
-	flows_path = f"{realm_path}/authentication/flows"
 	wanted = policy.two_factor is TwoFactor.ADMINS
 	steps = admin_otp_flow(policy.admin_role)
-	existing = next(
-		(flow for flow in admin.get(flows_path) or [] if flow.get("alias") == ADMIN_OTP_FLOW), None
-	)
-	keep = wanted and existing is not None and _flow_rows(admin, policy.realm) == list(_desired_rows(steps))
+	existing, keep = _our_flow(admin, policy.realm, ADMIN_OTP_FLOW, steps if wanted else None)
 	bound = (admin.get(realm_path) or {}).get("browserFlow")
 	changes = []
 	if bound == ADMIN_OTP_FLOW and not keep:  # Keycloak refuses to delete a flow in use
@@ -423,10 +449,11 @@ def _ensure_admin_otp_flow(admin: KeycloakAdmin, policy: RealmPolicy) -> list[Ch
 		changes.append(Change("updated", "browser flow", BROWSER_FLOW))
 		bound = BROWSER_FLOW
 	if existing is not None and not keep:
-		admin.delete(f"{flows_path}/{existing['id']}")
+		admin.delete(f"{realm_path}/authentication/flows/{existing['id']}")
 		changes.append(Change("deleted", "authentication flow", ADMIN_OTP_FLOW))
 	if wanted and not keep:
-		_create_flow(admin, policy.realm, ADMIN_OTP_FLOW, steps)
+		description = "Browser login with OTP required for admins (press_selfhost)"
+		_create_flow(admin, policy.realm, ADMIN_OTP_FLOW, description, steps)
 		changes.append(Change("created", "authentication flow", ADMIN_OTP_FLOW))
 	if wanted and bound != ADMIN_OTP_FLOW:
 		admin.update(realm_path, {"browserFlow": ADMIN_OTP_FLOW})
@@ -434,7 +461,49 @@ def _ensure_admin_otp_flow(admin: KeycloakAdmin, policy: RealmPolicy) -> list[Ch
 	return changes
 
 
-def _create_flow(admin: KeycloakAdmin, realm: str, alias: str, steps: tuple[FlowStep, ...]) -> None:
+def _ensure_post_broker_flow(admin: KeycloakAdmin, policy: RealmPolicy) -> list[Change]:
+	"""Our post-login flow exists as post_broker_otp_flow says (and is absent when 2FA is OFF). One
+	that differs is rebuilt: every identity provider using it lets go of it first, since Keycloak
+	refuses to delete a flow in use; `_ensure_identity_provider` binds the configured ones again."""
+	steps = post_broker_otp_flow(policy.two_factor, policy.admin_role)
+	existing, keep = _our_flow(admin, policy.realm, POST_BROKER_FLOW, steps)
+	changes = []
+	if existing is not None and not keep:
+		instances = f"/{quote(policy.realm)}/identity-provider/instances"
+		for provider in admin.get(instances) or []:
+			if provider.get("postBrokerLoginFlowAlias") == POST_BROKER_FLOW:
+				# Keycloak unsets the post-login flow when the alias is empty (RepresentationToModel)
+				admin.update(
+					f"{instances}/{quote(provider['alias'])}", {**provider, "postBrokerLoginFlowAlias": ""}
+				)
+				changes.append(Change("updated", "identity provider", provider["alias"]))
+		admin.delete(f"/{quote(policy.realm)}/authentication/flows/{existing['id']}")
+		changes.append(Change("deleted", "authentication flow", POST_BROKER_FLOW))
+	if steps is not None and not keep:
+		description = "OTP after each login through an identity provider (press_selfhost)"
+		_create_flow(admin, policy.realm, POST_BROKER_FLOW, description, steps)
+		changes.append(Change("created", "authentication flow", POST_BROKER_FLOW))
+	return changes
+
+
+def _our_flow(
+	admin: KeycloakAdmin, realm: str, alias: str, steps: tuple[FlowStep, ...] | None
+) -> tuple[dict | None, bool]:
+	"""Top-level flow `alias` as Keycloak lists it (None when absent), and whether it is wanted
+	(`steps` not None) and already built as `steps` say."""
+	flows = admin.get(f"/{quote(realm)}/authentication/flows") or []
+	existing = next((flow for flow in flows if flow.get("alias") == alias), None)
+	keep = (
+		steps is not None
+		and existing is not None
+		and _flow_rows(admin, realm, alias) == list(_desired_rows(steps))
+	)
+	return existing, keep
+
+
+def _create_flow(
+	admin: KeycloakAdmin, realm: str, alias: str, description: str, steps: tuple[FlowStep, ...]
+) -> None:
 	"""Keycloak adds executions DISABLED and without config: add them all, read the flow back once,
 	then set each requirement and config in the order Keycloak lists them (depth first)."""
 	base = f"/{quote(realm)}/authentication"
@@ -442,7 +511,7 @@ def _create_flow(admin: KeycloakAdmin, realm: str, alias: str, steps: tuple[Flow
 		f"{base}/flows",
 		{
 			"alias": alias,
-			"description": "Browser login with OTP required for admins (press_selfhost)",
+			"description": description,
 			"providerId": "basic-flow",
 			"topLevel": True,
 			"builtIn": False,
@@ -491,11 +560,11 @@ def _desired_rows(steps: tuple[FlowStep, ...]):
 		yield level, step.subflow or step.provider, step.requirement, dict(step.config) or None
 
 
-def _flow_rows(admin: KeycloakAdmin, realm: str) -> list[tuple]:
-	"""Our flow as Keycloak has it: (level, sub-flow alias or authenticator, requirement, config)."""
+def _flow_rows(admin: KeycloakAdmin, realm: str, alias: str) -> list[tuple]:
+	"""Flow `alias` as Keycloak has it: (level, sub-flow alias or authenticator, requirement, config)."""
 	base = f"/{quote(realm)}/authentication"
 	rows = []
-	for execution in admin.get(f"{base}/flows/{quote(ADMIN_OTP_FLOW)}/executions") or []:
+	for execution in admin.get(f"{base}/flows/{quote(alias)}/executions") or []:
 		config = None
 		if execution.get("authenticationConfig"):
 			config = (admin.get(f"{base}/config/{execution['authenticationConfig']}") or {}).get("config")
@@ -509,8 +578,14 @@ def _flow_rows(admin: KeycloakAdmin, realm: str) -> list[tuple]:
 
 
 def _ensure_identity_provider(
-	admin: KeycloakAdmin, realm: str, identity_provider: IdentityProvider, write_secrets: bool
+	admin: KeycloakAdmin,
+	realm: str,
+	identity_provider: IdentityProvider,
+	write_secrets: bool,
+	post_broker_flow: str | None,
 ) -> list[Change]:
+	"""Create or update one IdP; `post_broker_flow` (the OTP after its logins) is bound when given;
+	when None, _ensure_post_broker_flow has already unbound ours."""
 	if identity_provider.provider not in ("google", "github"):
 		raise ConfigurationError(
 			f"Keycloak: identity provider '{identity_provider.provider}' is not supported; use google or github."
@@ -529,6 +604,8 @@ def _ensure_identity_provider(
 			"syncMode": "IMPORT",
 		},
 	}
+	if post_broker_flow:
+		desired["postBrokerLoginFlowAlias"] = post_broker_flow
 	with_secret = {
 		**desired,
 		"config": {**desired["config"], "clientSecret": identity_provider.client_secret},

@@ -7,6 +7,7 @@ import pytest
 from press_selfhost.errors import ConfigurationError, ServiceUnavailableError
 from press_selfhost.integrations.keycloak_admin import (
 	ADMIN_OTP_FLOW,
+	POST_BROKER_FLOW,
 	AdminCredentials,
 	DashboardClient,
 	IdentityProvider,
@@ -63,6 +64,7 @@ def test_first_run_creates_the_realm_as_the_policy_says(keycloak, admin):
 		("created", "realm role", "press-admin"),
 		("created", "realm role", "press-member"),
 		("created", "client", "dashboard"),
+		("created", "authentication flow", POST_BROKER_FLOW),
 		("created", "identity provider", "google"),
 	}
 	realm = keycloak.realms["cloud"]["representation"]
@@ -77,6 +79,9 @@ def test_first_run_creates_the_realm_as_the_policy_says(keycloak, admin):
 	assert keycloak.stored_secret("cloud", "google") == "google-secret"
 	otp = keycloak.realms["cloud"]["required_actions"]["CONFIGURE_TOTP"]
 	assert otp["enabled"] is True and otp["defaultAction"] is False
+	# OTP, for those who set one up, after a Google login too (Keycloak skips the browser flow then)
+	assert keycloak.realms["cloud"]["idps"]["google"]["postBrokerLoginFlowAlias"] == POST_BROKER_FLOW
+	assert keycloak.flow_rows("cloud", POST_BROKER_FLOW) == POST_BROKER_FLOWS[TwoFactor.OPTIONAL]
 
 
 def test_second_run_only_reads(keycloak, admin):
@@ -109,12 +114,21 @@ def test_a_changed_setting_updates_only_that(keycloak, admin):
 def test_two_factor_policy(keycloak, admin):
 	ensure_realm(admin, POLICY)
 	changes = ensure_realm(admin, dataclasses.replace(POLICY, two_factor=TwoFactor.REQUIRED))
-	assert [(c.kind, c.name) for c in changes] == [("required action", "CONFIGURE_TOTP")]
+	assert [(c.action, c.kind, c.name) for c in changes] == [
+		("updated", "required action", "CONFIGURE_TOTP"),
+		("updated", "identity provider", "google"),  # lets go of the flow, which Keycloak then deletes
+		("deleted", "authentication flow", POST_BROKER_FLOW),
+		("created", "authentication flow", POST_BROKER_FLOW),
+		("updated", "identity provider", "google"),  # bound to the new one
+	]
 	otp = keycloak.realms["cloud"]["required_actions"]["CONFIGURE_TOTP"]
 	assert otp["enabled"] is True and otp["defaultAction"] is True
+	assert keycloak.flow_rows("cloud", POST_BROKER_FLOW) == POST_BROKER_FLOWS[TwoFactor.REQUIRED]
 
 	ensure_realm(admin, dataclasses.replace(POLICY, two_factor=TwoFactor.OFF))
 	assert keycloak.realms["cloud"]["required_actions"]["CONFIGURE_TOTP"]["enabled"] is False
+	assert "postBrokerLoginFlowAlias" not in keycloak.realms["cloud"]["idps"]["google"]
+	assert keycloak.flow("cloud", POST_BROKER_FLOW) is None
 
 
 def browser_flow(keycloak):
@@ -139,6 +153,28 @@ ADMINS_ONLY_FLOW = [
 	(2, "auth-otp-form", "REQUIRED", None),
 ]
 
+PB_ADMIN_OTP, PB_OPTIONAL_OTP = (f"{POST_BROKER_FLOW}-{part}" for part in ("admin-otp", "optional-otp"))
+# The post-login flow of each identity provider, per keycloak_two_factor (none when OFF).
+POST_BROKER_FLOWS = {
+	TwoFactor.OPTIONAL: [
+		(0, f"{POST_BROKER_FLOW}-otp", "CONDITIONAL", None),
+		(1, "conditional-user-configured", "REQUIRED", None),
+		(1, "auth-otp-form", "REQUIRED", None),
+		(0, "allow-access-authenticator", "REQUIRED", None),  # the login succeeds when no OTP applies
+	],
+	TwoFactor.REQUIRED: [(0, "auth-otp-form", "REQUIRED", None)],
+	TwoFactor.ADMINS: [
+		(0, PB_ADMIN_OTP, "CONDITIONAL", None),
+		(1, "conditional-user-role", "REQUIRED", {"condUserRole": "press-admin", "negate": "false"}),
+		(1, "auth-otp-form", "REQUIRED", None),
+		(0, PB_OPTIONAL_OTP, "CONDITIONAL", None),
+		(1, "conditional-user-configured", "REQUIRED", None),
+		(1, "conditional-user-role", "REQUIRED", {"condUserRole": "press-admin", "negate": "true"}),
+		(1, "auth-otp-form", "REQUIRED", None),
+		(0, "allow-access-authenticator", "REQUIRED", None),
+	],
+}
+
 
 def test_two_factor_for_admins_only_binds_a_browser_flow_that_forces_otp_on_press_admins(keycloak, admin):
 	changes = ensure_realm(admin, ADMINS_ONLY)
@@ -146,6 +182,7 @@ def test_two_factor_for_admins_only_binds_a_browser_flow_that_forces_otp_on_pres
 	assert [(c.action, c.kind, c.name) for c in changes if "flow" in c.kind] == [
 		("created", "authentication flow", ADMIN_OTP_FLOW),
 		("updated", "browser flow", ADMIN_OTP_FLOW),
+		("created", "authentication flow", POST_BROKER_FLOW),
 	]
 	assert keycloak.flow_rows("cloud", ADMIN_OTP_FLOW) == ADMINS_ONLY_FLOW
 	assert browser_flow(keycloak) == ADMIN_OTP_FLOW
@@ -197,11 +234,13 @@ def test_switching_two_factor_from_required_to_admins_only_to_off_cleans_up(keyc
 		("updated", "required action", "CONFIGURE_TOTP"),
 		("updated", "browser flow", "browser"),
 		("deleted", "authentication flow", ADMIN_OTP_FLOW),
+		("updated", "identity provider", "google"),
+		("deleted", "authentication flow", POST_BROKER_FLOW),
 	]
 	assert browser_flow(keycloak) == "browser"
 	assert keycloak.realms["cloud"]["required_actions"]["CONFIGURE_TOTP"]["enabled"] is False
 	state = keycloak.realms["cloud"]
-	assert not [f for f in state["flows"].values() if f["alias"].startswith(ADMIN_OTP_FLOW)]
+	assert not [f for f in state["flows"].values() if f["alias"].startswith("press-selfhost-")]
 	assert not state["executions"] and not state["configs"]  # sub-flows and their configs went too
 
 
@@ -209,6 +248,142 @@ def test_admin_otp_flow_names_the_role_it_is_given():
 	steps = admin_otp_flow("ops")
 	configs = [dict(s.config) for step in steps for sub in step.steps for s in sub.steps if s.config]
 	assert configs == [{"condUserRole": "ops", "negate": "false"}, {"condUserRole": "ops", "negate": "true"}]
+
+
+BOTH_PROVIDERS = (
+	IdentityProvider("google", "google-client", "google-secret"),
+	IdentityProvider("github", "github-client", "github-secret"),
+)
+
+
+def assert_two_factor_state(keycloak, two_factor):
+	"""The realm as `two_factor` wants it: the browser flow, and each IdP's post-login flow."""
+	state = keycloak.realms["cloud"]
+	assert browser_flow(keycloak) == (ADMIN_OTP_FLOW if two_factor is TwoFactor.ADMINS else "browser")
+	bound = {alias: idp.get("postBrokerLoginFlowAlias") for alias, idp in state["idps"].items()}
+	if two_factor is TwoFactor.OFF:
+		assert bound == dict.fromkeys(state["idps"])
+		assert not [f for f in state["flows"].values() if f["alias"].startswith("press-selfhost-")]
+		assert not state["executions"] and not state["configs"]
+	else:
+		assert bound == dict.fromkeys(state["idps"], POST_BROKER_FLOW)
+		assert keycloak.flow_rows("cloud", POST_BROKER_FLOW) == POST_BROKER_FLOWS[two_factor]
+
+
+@pytest.mark.parametrize("two_factor", [TwoFactor.OPTIONAL, TwoFactor.REQUIRED, TwoFactor.ADMINS])
+def test_logins_through_identity_providers_get_the_otp_of_the_policy(keycloak, admin, two_factor):
+	policy = dataclasses.replace(POLICY, two_factor=two_factor, identity_providers=BOTH_PROVIDERS)
+	ensure_realm(admin, policy)
+	assert_two_factor_state(keycloak, two_factor)
+	created = [r.json() for r in keycloak.writes() if r.path.endswith("/identity-provider/instances")]
+	assert [body["postBrokerLoginFlowAlias"] for body in created] == [POST_BROKER_FLOW] * 2
+	written = len(keycloak.writes())
+
+	assert ensure_realm(admin, policy) == []
+	assert len(keycloak.writes()) == written
+
+
+def test_switching_between_all_two_factor_values_cleans_up(keycloak, admin):
+	ensure_realm(admin, dataclasses.replace(POLICY, identity_providers=BOTH_PROVIDERS))
+	# every value after every other one, OFF included, from the OPTIONAL of the first run
+	sequence = [
+		TwoFactor.REQUIRED,
+		TwoFactor.ADMINS,
+		TwoFactor.OFF,
+		TwoFactor.OPTIONAL,
+		TwoFactor.ADMINS,
+		TwoFactor.REQUIRED,
+		TwoFactor.OFF,
+		TwoFactor.ADMINS,
+		TwoFactor.OPTIONAL,
+		TwoFactor.OFF,
+		TwoFactor.REQUIRED,
+		TwoFactor.OPTIONAL,
+	]
+	for two_factor in sequence:
+		policy = dataclasses.replace(POLICY, two_factor=two_factor, identity_providers=BOTH_PROVIDERS)
+		ensure_realm(admin, policy)
+		assert_two_factor_state(keycloak, two_factor)
+		written = len(keycloak.writes())
+		assert ensure_realm(admin, policy) == [], two_factor
+		assert len(keycloak.writes()) == written
+
+
+def test_an_identity_provider_added_later_gets_the_post_login_flow(keycloak, admin):
+	ensure_realm(admin, ADMINS_ONLY)
+	written = len(keycloak.writes())
+
+	changes = ensure_realm(admin, dataclasses.replace(ADMINS_ONLY, identity_providers=BOTH_PROVIDERS))
+
+	assert [(c.action, c.kind, c.name) for c in changes] == [("created", "identity provider", "github")]
+	(write,) = keycloak.writes()[written:]
+	assert write.json()["postBrokerLoginFlowAlias"] == POST_BROKER_FLOW
+	assert_two_factor_state(keycloak, TwoFactor.ADMINS)
+
+
+def test_a_post_login_flow_unbound_or_changed_by_hand_is_put_back(keycloak, admin):
+	policy = dataclasses.replace(ADMINS_ONLY, identity_providers=BOTH_PROVIDERS)
+	ensure_realm(admin, policy)
+	del keycloak.realms["cloud"]["idps"]["github"]["postBrokerLoginFlowAlias"]  # unbound in the console
+	assert [(c.action, c.name) for c in ensure_realm(admin, policy)] == [("updated", "github")]
+	assert_two_factor_state(keycloak, TwoFactor.ADMINS)
+
+	subflow = next(
+		e
+		for e in keycloak.realms["cloud"]["executions"].values()
+		if e.get("flowId") == keycloak.flow("cloud", PB_ADMIN_OTP)["id"]
+	)
+	subflow["requirement"] = "DISABLED"  # the admins' OTP made optional in the console
+	changes = ensure_realm(admin, policy)
+
+	assert [(c.action, c.name) for c in changes] == [
+		("updated", "google"),
+		("updated", "github"),
+		("deleted", POST_BROKER_FLOW),
+		("created", POST_BROKER_FLOW),
+		("updated", "google"),
+		("updated", "github"),
+	]
+	assert_two_factor_state(keycloak, TwoFactor.ADMINS)
+
+
+def test_off_unbinds_the_post_login_flow_from_identity_providers_not_in_the_settings(keycloak, admin):
+	ensure_realm(admin, POLICY)
+	# an IdP someone added in Keycloak's console and gave our flow
+	admin.create(
+		"/cloud/identity-provider/instances",
+		{
+			"alias": "corp",
+			"providerId": "oidc",
+			"enabled": True,
+			"postBrokerLoginFlowAlias": POST_BROKER_FLOW,
+			"config": {},
+		},
+	)
+
+	changes = ensure_realm(admin, dataclasses.replace(POLICY, two_factor=TwoFactor.OFF))
+
+	assert {(c.action, c.name) for c in changes if c.kind == "identity provider"} == {
+		("updated", "google"),
+		("updated", "corp"),
+	}
+	assert_two_factor_state(keycloak, TwoFactor.OFF)
+
+
+def test_keycloak_refuses_to_delete_a_flow_an_identity_provider_uses(keycloak, admin):
+	ensure_realm(admin, POLICY)
+	flow = keycloak.flow("cloud", POST_BROKER_FLOW)
+	with pytest.raises(ServiceUnavailableError) as refused:  # a ModelException: Keycloak answers 500
+		admin.delete(f"/cloud/authentication/flows/{flow['id']}")
+	assert refused.value.status_code == 500
+	assert keycloak.flow("cloud", POST_BROKER_FLOW) is not None
+	google = admin.get("/cloud/identity-provider/instances/google")
+	with pytest.raises(ServiceUnavailableError) as refused:  # nor binds a flow the realm does not have
+		admin.update(
+			"/cloud/identity-provider/instances/google", {**google, "postBrokerLoginFlowAlias": "nope"}
+		)
+	assert refused.value.status_code == 500
+	assert keycloak.realms["cloud"]["idps"]["google"]["postBrokerLoginFlowAlias"] == POST_BROKER_FLOW
 
 
 def test_brute_force_and_password_policy_are_realm_settings(keycloak, admin):

@@ -6,8 +6,12 @@ required-action, identity-provider and authentication-flow routes our bootstrap 
 Keycloak's status codes (201 on create, 204 on update and delete, 404 for a missing object, 409 for
 a duplicate) and its habits: a PUT updates the fields it carries, stored secrets read back masked as
 "**********", a new realm comes with its default required actions and its built-in browser flow
-bound, new executions start DISABLED, and a flow in use or built in cannot be deleted (as in
-AuthenticationManagementResource). Tests read `requests` to check idempotence.
+bound, new executions start DISABLED, a PUT of an identity provider replaces its representation
+(RepresentationToModel: an absent or empty postBrokerLoginFlowAlias unsets the post-login flow, an
+unknown one is a ModelException), and a built-in flow cannot be deleted, nor one in use as the
+realm's browser flow or an identity provider's first or post-login flow (KeycloakModelUtils.isFlowUsed;
+Keycloak's error handler maps that ModelException to a 500). Tests read `requests` to check
+idempotence.
 """
 
 import copy
@@ -35,6 +39,7 @@ AUTHENTICATORS = {
 	"auth-otp-form": ("OTP Form", False),
 	"conditional-user-configured": ("Condition - user configured", False),
 	"conditional-user-role": ("Condition - user role", True),
+	"allow-access-authenticator": ("Allow access", False),
 }
 REQUIREMENTS = ("REQUIRED", "ALTERNATIVE", "DISABLED", "CONDITIONAL")
 BUILT_IN_FLOWS = (
@@ -45,6 +50,11 @@ BUILT_IN_FLOWS = (
 	"clients",
 	"first broker login",
 )
+# What Keycloak answers for a ModelException its error handler does not map (KeycloakErrorHandler).
+MODEL_EXCEPTION = {
+	"error": "unknown_error",
+	"error_description": "For more on this error consult the server log.",
+}
 
 
 class KeycloakAdminStandIn(HTTPStandIn):
@@ -84,6 +94,7 @@ class KeycloakAdminStandIn(HTTPStandIn):
 		self.route("PUT", actions, self._guarded(self._update_required_action))
 		self.route("DELETE", f"{REALM}/sessions/(?P<session>[^/]+)", self._guarded(self._end_session))
 		instances = f"{REALM}/identity-provider/instances"
+		self.route("GET", instances, self._guarded(self._list_idps))
 		self.route("POST", instances, self._guarded(self._create_idp))
 		self.route("GET", f"{instances}/(?P<alias>[^/]+)", self._guarded(self._get_idp))
 		self.route("PUT", f"{instances}/(?P<alias>[^/]+)", self._guarded(self._update_idp))
@@ -361,30 +372,55 @@ class KeycloakAdminStandIn(HTTPStandIn):
 
 	# -- identity providers -------------------------------------------------------------------------
 	def _create_idp(self, request: Request) -> Response:
-		idps, body = self.realms[request.params["realm"]]["idps"], request.json()
+		realm, body = request.params["realm"], request.json()
+		idps = self.realms[realm]["idps"]
 		if body["alias"] in idps:
 			return Response(409, {"errorMessage": f"Identity Provider {body['alias']} already exists"})
-		idps[body["alias"]] = {"internalId": str(uuid.uuid4()), **body}
+		idp = self._idp_model(realm, body)
+		if idp is None:
+			return Response(500, MODEL_EXCEPTION)  # "No available authentication flow with alias: ..."
+		idps[body["alias"]] = {"internalId": str(uuid.uuid4()), **idp}
 		return Response(201, b"")
+
+	def _idp_model(self, realm: str, body: dict) -> dict | None:
+		"""The IdP as Keycloak stores a representation: without a post-login flow when the alias is
+		absent or empty; None when it names a flow the realm does not have."""
+		idp = {key: value for key, value in body.items() if key != "postBrokerLoginFlowAlias"}
+		flow = body.get("postBrokerLoginFlowAlias")
+		if flow and self._flow_by_alias(realm, flow) is None:
+			return None
+		return {**idp, "postBrokerLoginFlowAlias": flow} if flow else idp
+
+	def _masked(self, idp: dict) -> dict:
+		idp = copy.deepcopy(idp)
+		if idp.get("config", {}).get("clientSecret"):
+			idp["config"]["clientSecret"] = MASK
+		return idp
+
+	def _list_idps(self, request: Request) -> Response:
+		return Response(
+			200, [self._masked(idp) for idp in self.realms[request.params["realm"]]["idps"].values()]
+		)
 
 	def _get_idp(self, request: Request) -> Response:
 		idp = self.realms[request.params["realm"]]["idps"].get(request.params["alias"])
 		if not idp:
 			return Response(404, {"error": "Could not find identity provider"})
-		idp = copy.deepcopy(idp)
-		if idp.get("config", {}).get("clientSecret"):
-			idp["config"]["clientSecret"] = MASK
-		return Response(200, idp)
+		return Response(200, self._masked(idp))
 
 	def _update_idp(self, request: Request) -> Response:
-		idp = self.realms[request.params["realm"]]["idps"].get(request.params["alias"])
-		if not idp:
+		realm = request.params["realm"]
+		idps = self.realms[realm]["idps"]
+		stored = idps.get(request.params["alias"])
+		if not stored:
 			return Response(404, {"error": "Could not find identity provider"})
-		body = request.json()
-		config = dict(body.get("config", {}))
-		if config.get("clientSecret") in (None, MASK):
-			config["clientSecret"] = idp.get("config", {}).get("clientSecret")
-		idp.update(body, config=config)
+		idp = self._idp_model(realm, request.json())
+		if idp is None:
+			return Response(500, MODEL_EXCEPTION)
+		config = dict(idp.get("config") or {})
+		if config.get("clientSecret") == MASK:  # the masked value keeps the stored secret
+			config["clientSecret"] = stored.get("config", {}).get("clientSecret")
+		idps[request.params["alias"]] = {**idp, "internalId": stored["internalId"], "config": config}
 		return Response(204)
 
 	def stored_secret(self, realm: str, alias: str) -> str:
@@ -456,14 +492,23 @@ class KeycloakAdminStandIn(HTTPStandIn):
 			return Response(404, {"error": "Flow not found"})
 		if flow["builtIn"]:
 			return Response(400, {"error": "Can't delete built in flow"})
-		if state["representation"].get("browserFlow") == flow["alias"]:
-			return Response(400, {"error": "Cannot remove authentication flow, it is currently in use"})
+		if self._flow_in_use(realm, flow["alias"]):
+			return Response(
+				500, MODEL_EXCEPTION
+			)  # "Cannot remove authentication flow, it is currently in use"
 		for execution, _ in list(self._walk(realm, flow["id"])):
 			state["executions"].pop(execution["id"], None)
 			state["configs"].pop(execution.get("authenticatorConfig"), None)
 			state["flows"].pop(execution.get("flowId"), None)
 		del state["flows"][flow["id"]]
 		return Response(204)
+
+	def _flow_in_use(self, realm: str, alias: str) -> bool:
+		state = self.realms[realm]
+		return state["representation"].get("browserFlow") == alias or any(
+			alias in (idp.get("firstBrokerLoginFlowAlias"), idp.get("postBrokerLoginFlowAlias"))
+			for idp in state["idps"].values()
+		)
 
 	def _parent(self, request: Request) -> tuple[dict | None, Response | None]:
 		parent = self._flow_by_alias(request.params["realm"], unquote(request.params["alias"]))
