@@ -15,6 +15,7 @@ from tests.support.readme import (
 	check_profiles_table,
 	check_repository_paths,
 	check_settings_fields,
+	check_sizing_table,
 )
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -79,3 +80,21 @@ def test_a_profiles_row_that_differs_from_compose_is_caught():
 	assert check_profiles_table(readme, document) == [
 		"README's Profiles row sso: missing [], not in compose ['keycloak-db']"
 	]
+
+
+def test_a_size_that_differs_from_its_env_file_is_caught():
+	readme = (
+		"### Sizing\n\nThree sizes:\n\n| setting | small (≈10 sites) | medium (≈100) | large (500+) |\n|---|---|---|---|\n"
+		"| `AGENT_WORKERS`, `AGENT_MEMORY` | 2, 1g | 4, 2g | 8, 8g |\n\nThe sites ..."
+	)
+	sizes = {
+		"small": {"AGENT_WORKERS": "2", "AGENT_MEMORY": "1g"},
+		"medium": {"AGENT_WORKERS": "4", "AGENT_MEMORY": "2g"},
+		"large": {"AGENT_WORKERS": "8", "AGENT_MEMORY": "4g"},
+	}
+	assert check_sizing_table(readme, sizes, {"AGENT_WORKERS": "2", "AGENT_MEMORY": "1g"}) == [
+		"README's Sizing table: AGENT_MEMORY is 8g for large, sizes/large.env has 4g"
+	]
+	assert check_sizing_table(
+		readme.replace("8g", "4g"), sizes, {"AGENT_WORKERS": "3", "AGENT_MEMORY": "1g"}
+	) == ["compose/.env.example's AGENT_WORKERS=3 is not the small size's 2"]

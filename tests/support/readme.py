@@ -178,6 +178,30 @@ def check_profiles_table(readme: str, document: dict) -> list[str]:
 	return problems
 
 
+def check_sizing_table(readme: str, sizes: dict[str, dict[str, str]], example: dict[str, str]) -> list[str]:
+	"""The "Sizing" table quotes compose/sizes/*.env, and .env.example's defaults are "small"."""
+	section = readme.split("### Sizing", 1)[1].split("\n\n|", 1)[1].split("\n\n", 1)[0]
+	rows = ("|" + section).splitlines()
+	columns = [cell.split(" (")[0].strip() for cell in rows[0].strip("|").split("|")[1:]]
+	problems = []
+	for row in rows[2:]:
+		cells = [cell.strip() for cell in row.strip("|").split("|")]
+		names = re.findall(r"`([A-Z0-9_]+)`", cells[0])
+		for size, cell in zip(columns, cells[1:], strict=True):
+			values = re.split(r"\s*(?:\u00d7|/|,)\s*", cell)
+			for name, value in zip(names, values, strict=True):
+				if sizes[size].get(name) != value:
+					problems.append(
+						f"README's Sizing table: {name} is {value} for {size}, sizes/{size}.env has {sizes[size].get(name)}"
+					)
+	problems.extend(
+		f"compose/.env.example's {name}={example.get(name)} is not the small size's {value}"
+		for name, value in sizes["small"].items()
+		if example.get(name) != value
+	)
+	return problems
+
+
 def check_all(repository: Path) -> list[str]:
 	readme = (repository / "README.md").read_text()
 	return [
@@ -187,4 +211,12 @@ def check_all(repository: Path) -> list[str]:
 		*check_environment_names(readme, repository),
 		*check_bench_commands(readme, bench_commands(repository / COMMANDS_PY)),
 		*check_profiles_table(readme, compose.load_raw(repository / "compose" / "compose.yaml")),
+		*check_sizing_table(
+			readme,
+			{
+				size: compose.parse_env_file((repository / "compose" / "sizes" / f"{size}.env").read_text())
+				for size in ("small", "medium", "large")
+			},
+			compose.parse_env_file((repository / "compose" / ".env.example").read_text()),
+		),
 	]
