@@ -16,6 +16,7 @@ from tests.support.readme import (
 	check_repository_paths,
 	check_settings_fields,
 	check_sizing_table,
+	check_sso_routes,
 )
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -98,3 +99,11 @@ def test_a_size_that_differs_from_its_env_file_is_caught():
 	assert check_sizing_table(
 		readme.replace("8g", "4g"), sizes, {"AGENT_WORKERS": "3", "AGENT_MEMORY": "1g"}
 	) == ["compose/.env.example's AGENT_WORKERS=3 is not the small size's 2"]
+
+
+def test_a_login_page_that_does_not_exist_is_caught():
+	assert check_sso_routes("`/auth/keycloak/login?provider=google`", REPOSITORY) == []
+	assert check_sso_routes("`/auth/keycloak/signin`", REPOSITORY) == [
+		"README names /auth/keycloak/signin, which press_selfhost does not serve",
+		"README names /auth/keycloak/signin, which tenant/press_selfhost_tenant does not serve",
+	]

@@ -106,6 +106,16 @@ def check_environment_names(readme: str, repository: Path) -> list[str]:
 	]
 
 
+def check_sso_routes(readme: str, repository: Path) -> list[str]:
+	"""Every `/auth/keycloak/<page>` is a www page of press_selfhost and of the tenant app."""
+	problems = []
+	for page in sorted(set(re.findall(r"/auth/keycloak/(\w+)", readme))):
+		for app in ("press_selfhost", "tenant/press_selfhost_tenant"):
+			if not (repository / app / "www" / "auth" / "keycloak" / f"{page}.py").exists():
+				problems.append(f"README names /auth/keycloak/{page}, which {app} does not serve")
+	return problems
+
+
 def bench_commands(commands_py: Path) -> dict[str, set[str]]:
 	"""`press-selfhost` subcommands and the options of each, read from commands.py's decorators."""
 	commands = {}
@@ -210,6 +220,7 @@ def check_all(repository: Path) -> list[str]:
 		*check_repository_paths(readme, repository),
 		*check_environment_names(readme, repository),
 		*check_bench_commands(readme, bench_commands(repository / COMMANDS_PY)),
+		*check_sso_routes(readme, repository),
 		*check_profiles_table(readme, compose.load_raw(repository / "compose" / "compose.yaml")),
 		*check_sizing_table(
 			readme,
