@@ -30,6 +30,10 @@ from tests.support.compose import (
 )
 
 init_secrets = load_init_secrets()
+SELFHOST_SETTINGS_JSON = (
+	Path(__file__).resolve().parent.parent
+	/ "press_selfhost/press_selfhost/doctype/selfhost_settings/selfhost_settings.json"
+)
 
 SEED_SECRETS = {
 	"DATABASE_PASSWORD",
@@ -626,3 +630,10 @@ def test_dockerfile_pins_its_base_and_drops_root(dockerfile):
 def test_dockerfile_check_catches(breakage):
 	for dockerfile in DOCKERFILES:
 		assert dockerfile_problems(breakage(dockerfile.read_text()))
+
+
+def test_the_press_worker_reads_the_benches_backups_read_only(raw):
+	"""The backup shipper runs in press-worker and reads each bench's backups at backup_benches_directory."""
+	settings = json.loads(SELFHOST_SETTINGS_JSON.read_text())
+	(directory,) = [f["default"] for f in settings["fields"] if f["fieldname"] == "backup_benches_directory"]
+	assert f"/home/frappe/benches:{directory}:ro" in raw["services"]["press-worker"]["volumes"]

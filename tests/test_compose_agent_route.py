@@ -44,7 +44,7 @@ class AgentStandIn(HTTPStandIn):
 
 
 class PressStandIn(HTTPStandIn):
-	"""A stand-in for press-web: answers its home page and Lago's webhook, records the headers."""
+	"""A stand-in for press-web: answers its home page and Lago's and Postal's webhooks, records the headers."""
 
 	name = "press stand-in"
 
@@ -52,6 +52,7 @@ class PressStandIn(HTTPStandIn):
 		super().__init__()
 		self.route("GET", "/", lambda request: Response(body="Press"))
 		self.route("POST", "/api/method/press_selfhost.api.lago.webhook", lambda request: Response(body={}))
+		self.route("POST", "/api/method/press_selfhost.api.postal.webhook", lambda request: Response(body={}))
 
 
 class GreetingStandIn:
@@ -221,8 +222,18 @@ def test_lago_reaches_press_inside_the_stack_with_the_press_site_name(stack):
 	assert delivery.headers["X-Frappe-Site-Name"] == f"cloud.{DOMAIN}"
 
 
+def test_postal_reaches_press_inside_the_stack_with_the_press_site_name(stack):
+	"""Postal's webhook URL in the compose stack, whatever DOMAIN resolves to (README "First start")."""
+	path = "/api/method/press_selfhost.api.postal.webhook"
+	pool = urllib3.HTTPConnectionPool("127.0.0.1", stack["ports"]["webhooks"], retries=False)
+	response = pool.request("POST", path, body=b'{"event": "MessageSent"}')
+	assert response.status == 200
+	(delivery,) = stack["press"].requests_to("POST", path)
+	assert delivery.headers["X-Frappe-Site-Name"] == f"cloud.{DOMAIN}"
+
+
 @pytest.mark.parametrize("path", ["/api/method/frappe.auth.get_logged_user", "/app", "/"])
-def test_the_webhooks_entrypoint_passes_nothing_but_the_lago_webhook(stack, path):
+def test_the_webhooks_entrypoint_passes_nothing_but_the_webhooks(stack, path):
 	pool = urllib3.HTTPConnectionPool("127.0.0.1", stack["ports"]["webhooks"], retries=False)
 	before = len(stack["press"].requests_to("GET", path))
 	assert pool.request("GET", path, headers={"Host": f"cloud.{DOMAIN}"}).status == 404
