@@ -14,10 +14,10 @@ import secrets
 
 import frappe
 import requests
+import test_sites_through_agents as through_agents
 from frappe.utils import get_site_url
 from frappe.utils.password import get_decrypted_password, set_encrypted_password, update_password
 
-import test_sites_through_agents as through_agents
 from press_selfhost.bootstrap_records import TENANT_APP
 from press_selfhost.keycloak_login import bootstrap_realm
 from press_selfhost.tenant_sso import SITE_CONFIG_KEY
@@ -115,6 +115,9 @@ class TestSiteSSOThroughAgents(through_agents.ThroughAgentsTestCase):
 	def dashboard(self) -> requests.Session:
 		"""The team owner logged in to the web server, calling Press's API as the dashboard does."""
 		owner = frappe.db.get_value("Team", self.names["Team"], "user")
+		# Bootstrap's team owner has no role; Press gives every dashboard customer "Press Admin"
+		# (press.api.account.signup's Account Request), which grants write on their Sites.
+		frappe.get_doc("User", owner).add_roles("Press Admin")
 		self.assertNotIn("System Manager", frappe.get_roles(owner), "the owner is a customer, not staff")
 		password = secrets.token_urlsafe(16)
 		update_password(owner, password)
@@ -179,6 +182,7 @@ class TestSiteSSOThroughAgents(through_agents.ThroughAgentsTestCase):
 		refused = self.call(session, "press.api.selfhost_sso.enable", site=site)
 		self.assertEqual(refused.status_code, 403, refused.text)
 		self.assertEqual(refused.json()["exc_type"], "PermissionError")
+		self.assertIn("does not include single sign-on", refused.json()["_server_messages"])
 		self.assertIsNone(self.client(site))
 		self.drive(lambda: self.settled(site=site), "nothing")
 		self.assertEqual(self.jobs(site=site), jobs_before)
