@@ -55,7 +55,13 @@ class TestSiteSSOThroughAgents(through_agents.ThroughAgentsTestCase):
 			)
 			for field in KEYCLOAK_SECRETS
 		}
+		self.saved_deduplication = frappe.db.get_single_value(
+			"Press Settings", "disable_agent_job_deduplication"
+		)
 		super().setUp()
+		# Press's default, which folds a job into a like one still on its way (the test bench has
+		# it off)
+		frappe.db.set_single_value("Press Settings", "disable_agent_job_deduplication", 0)
 		self.keycloak.reset()
 		settings = frappe.get_single("Selfhost Settings")
 		settings.update(
@@ -75,6 +81,9 @@ class TestSiteSSOThroughAgents(through_agents.ThroughAgentsTestCase):
 
 	def _remove_what_the_test_made(self):
 		super()._remove_what_the_test_made()
+		frappe.db.set_single_value(
+			"Press Settings", "disable_agent_job_deduplication", self.saved_deduplication
+		)
 		for field, value in self.saved_keycloak.items():
 			frappe.db.set_single_value("Selfhost Settings", field, value)
 		for field, value in self.saved_keycloak_secrets.items():
@@ -206,6 +215,12 @@ class TestSiteSSOThroughAgents(through_agents.ThroughAgentsTestCase):
 				"installing_app": True,
 			},
 		)
+		# Switching off while the config is still on its way is refused: Press would fold the removal
+		# into the undelivered push, and the site would keep the config of a deleted client.
+		too_soon = self.call(session, "press.api.selfhost_sso.disable", site=site)
+		self.assertEqual(too_soon.status_code, 417, too_soon.text)
+		self.assertIn("still on its way", too_soon.json()["_server_messages"])
+		self.assertEqual(self.client(site)["secret"], secret)
 		self.drive(lambda: self.settled(site=site), "switching SSO on")
 		self.assertEqual(
 			self.jobs(site=site)[len(jobs_before) :],
