@@ -42,6 +42,7 @@ def enable(site_name: str) -> dict:
 			f"The plan {site.plan or '(none)'} of {site.name} does not include single sign-on.",
 			frappe.PermissionError,
 		)
+	_refuse_while_a_config_push_is_on_its_way(site.name)
 	has_app = any(row.app == TENANT_APP for row in site.apps)
 	if not has_app and not frappe.db.exists("Release Group App", {"parent": site.group, "app": TENANT_APP}):
 		frappe.throw(
@@ -70,6 +71,7 @@ def enable(site_name: str) -> dict:
 def disable(site_name: str) -> dict:
 	"""Switch SSO off: the config leaves the site, then its client leaves Keycloak."""
 	site = frappe.get_doc("Site", site_name)
+	_refuse_while_a_config_push_is_on_its_way(site.name)
 	if any(row.key == SITE_CONFIG_KEY for row in site.configuration):
 		_remove_config_key(site)
 	settings = _keycloak_settings()
@@ -97,6 +99,27 @@ def on_agent_job_insert(job, method=None) -> None:
 		)
 		return
 	frappe.db.set_value("Site", job.site, SITE_FIELD, 0, update_modified=False)
+
+
+def _refuse_while_a_config_push_is_on_its_way(site_name: str) -> None:
+	"""Press folds a config push into the site's one still on its way (Agent.create_agent_job's
+	deduplication), and that one carries the config of its own time: a switch right after another
+	would change Keycloak and never reach the site."""
+	if frappe.db.get_single_value("Press Settings", "disable_agent_job_deduplication"):
+		return
+	job = frappe.db.get_value(
+		"Agent Job",
+		{
+			"site": site_name,
+			"job_type": "Update Site Configuration",
+			"status": ("not in", ("Success", "Failure", "Delivery Failure")),
+		},
+	)
+	if job:
+		frappe.throw(
+			f"A configuration change of {site_name} is still on its way to the site (Agent Job {job}); "
+			"switch single sign-on once it is done."
+		)
 
 
 def _remove_config_key(site) -> None:

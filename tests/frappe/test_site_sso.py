@@ -51,6 +51,9 @@ class TestSiteSSO(IntegrationTestCase):
 		from press.press.doctype.team.test_team import create_test_press_admin_team
 
 		frappe.set_user("Administrator")
+		# No Agent runs here, so every push stays Undelivered: with Press's deduplication on, a second
+		# switch would be refused (test_a_switch_while_a_config_push_is_on_its_way_is_refused).
+		frappe.db.set_single_value("Press Settings", "disable_agent_job_deduplication", 1)
 		self.keycloak = KeycloakAdminStandIn().start()
 		settings = frappe.get_single("Selfhost Settings")
 		settings.update(
@@ -179,6 +182,21 @@ class TestSiteSSO(IntegrationTestCase):
 		self.assertIsNone(self.keycloak.client("cloud", self.client_id))
 		self.assertEqual(self.config_jobs(), [])
 		self.assertFalse(api.status(self.site.name)["allowed"])
+
+	def test_a_switch_while_a_config_push_is_on_its_way_is_refused(self):
+		"""With Press's deduplication (its default) a second push would be folded into the first,
+		undelivered one (no Agent runs here), and never reach the site."""
+		frappe.db.set_single_value("Press Settings", "disable_agent_job_deduplication", 0)
+		api.enable(self.site.name)
+		with self.assertRaisesRegex(frappe.ValidationError, "still on its way"):
+			api.disable(self.site.name)
+		self.assertIsNotNone(self.keycloak.client("cloud", self.client_id))
+		self.assertEqual(len(self.config_jobs()), 1)
+		self.assertEqual(frappe.db.get_value("Site", self.site.name, "keycloak_sso_enabled"), 1)
+
+		frappe.db.set_value("Agent Job", {"site": self.site.name}, "status", "Success")  # delivered
+		api.disable(self.site.name)
+		self.assertIsNone(self.keycloak.client("cloud", self.client_id))
 
 	def test_switching_on_installs_the_tenant_app_when_the_site_lacks_it(self):
 		frappe.db.delete("Site App", {"parent": self.site.name, "app": TENANT_APP})
