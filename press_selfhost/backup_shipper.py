@@ -105,13 +105,18 @@ def ship_pending_backups() -> None:
 		pluck="name",
 	)
 	for name in pending:
-		frappe.enqueue(
-			"press_selfhost.backup_shipper.ship_backup",
-			queue="long",
-			job_id=f"press_selfhost:ship_backup:{name}",
-			deduplicate=True,
-			site_backup=name,
-		)
+		enqueue_shipment(name)
+
+
+def enqueue_shipment(site_backup: str) -> None:
+	"""Ship one Site Backup in a worker of the long queue, once even when asked twice (job id)."""
+	frappe.enqueue(
+		"press_selfhost.backup_shipper.ship_backup",
+		queue="long",
+		job_id=f"press_selfhost:ship_backup:{site_backup}",
+		deduplicate=True,
+		site_backup=site_backup,
+	)
 
 
 def ship_backup(site_backup: str) -> None:

@@ -7,7 +7,11 @@ certbot. Nothing here runs Ansible or SSH: servers are written Active directly.
 """
 
 import frappe
-from frappe.utils.password import get_decrypted_password, set_encrypted_password
+from frappe.utils.password import (
+	get_decrypted_password,
+	remove_encrypted_password,
+	set_encrypted_password,
+)
 
 from press_selfhost.bootstrap_plan import (
 	Action,
@@ -43,7 +47,6 @@ PLANNED_DOCTYPES = (
 	"Bench",
 	"Press Settings",
 	"Site Plan",
-	"Backup Bucket",
 	"Email Account",
 )
 # Password fields of Selfhost Settings that bootstrap reads (get_password decrypts them).
@@ -198,8 +201,11 @@ def _update(action: Action, names: dict[str, str]) -> None:
 	fields, _children = named(action, names)
 	if action.insert_method is InsertMethod.DB_INSERT:
 		for fieldname in action.secret_fields & fields.keys():
-			# as Document._save_passwords does: the secret in __Auth, a mask in the column
-			set_encrypted_password(action.doctype, action.name, fields[fieldname], fieldname)
+			# as Document._save_passwords does: the secret in __Auth, a mask in the column; "" clears it
+			if fields[fieldname]:
+				set_encrypted_password(action.doctype, action.name, fields[fieldname], fieldname)
+			else:
+				remove_encrypted_password(action.doctype, action.name, fieldname)
 			fields[fieldname] = "*" * len(fields[fieldname])
 		frappe.db.set_value(action.doctype, action.name, fields, update_modified=True)
 		return

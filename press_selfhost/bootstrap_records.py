@@ -25,6 +25,8 @@ UNUSED_AWS_KEY = "unused-by-press-selfhost"
 TENANT_APP = "press_selfhost_tenant"
 TENANT_APP_TITLE = "Press Selfhost Tenant (single sign-on)"
 TENANT_APP_REPOSITORY_URL = "https://github.com/press-selfhost/press_selfhost_tenant"
+# Press Settings' offsite backup fields, kept empty: PressSettings.is_offsite_setup() reads them.
+PRESS_OFFSITE_FIELDS = ("aws_s3_bucket", "offsite_backups_access_key_id", "offsite_backups_secret_access_key")
 
 
 class InsertMethod(Enum):
@@ -68,11 +70,6 @@ class BootstrapSettings:
 	gunicorn_workers: int = 2
 	background_workers: int = 1
 	site_plans: tuple[SitePlanSpec, ...] = (SitePlanSpec("selfhost-free", "Free"),)
-	minio_endpoint_url: str = ""
-	minio_region: str = "us-east-1"
-	minio_access_key: str = ""
-	minio_secret_key: str = ""
-	backups_bucket: str = ""
 	smtp_host: str = ""
 	smtp_port: int = 25
 	smtp_username: str = ""
@@ -163,11 +160,6 @@ def settings_from_values(values: Mapping[str, object]) -> BootstrapSettings:
 		frappe_version=text("frappe_version", defaults.frappe_version),
 		frappe_branch=text("frappe_branch", defaults.frappe_branch),
 		site_plans=parse_site_plans(text("site_plans")) or defaults.site_plans,
-		minio_endpoint_url=text("minio_endpoint_url"),
-		minio_region=text("minio_region", defaults.minio_region),
-		minio_access_key=text("minio_access_key"),
-		minio_secret_key=text("minio_secret_key"),
-		backups_bucket=text("backups_bucket"),
 		smtp_host=text("postal_smtp_host"),
 		smtp_port=number("postal_smtp_port", defaults.smtp_port),
 		smtp_username=text("postal_smtp_username"),
@@ -196,7 +188,6 @@ def parse_site_plans(text: str) -> tuple[SitePlanSpec, ...]:
 def desired_records(settings: BootstrapSettings, capabilities: PressCapabilities) -> list[DesiredRecord]:
 	"""Every record self-hosting needs, in the order Press's links and hooks require."""
 	records = _infrastructure(settings, capabilities)
-	records += _backup_bucket(settings)
 	records.append(_press_settings(settings))
 	records += _team_and_bench(settings)
 	records += [
@@ -337,50 +328,30 @@ def _infrastructure(settings: BootstrapSettings, capabilities: PressCapabilities
 	]
 
 
-def _backup_bucket(settings: BootstrapSettings) -> list[DesiredRecord]:
-	if not (settings.minio_endpoint_url and settings.backups_bucket):
-		return []
-	return [
-		DesiredRecord(
-			key="Backup Bucket",
-			doctype="Backup Bucket",
-			name=settings.backups_bucket,
-			lookup={"name": settings.backups_bucket},
-			fields={
-				"bucket_name": settings.backups_bucket,
-				"cluster": settings.cluster,
-				"region": settings.minio_region,
-				"endpoint_url": settings.minio_endpoint_url,
-			},
-			reason="offsite backups of the cluster go to MinIO",
-		)
-	]
-
-
 def _press_settings(settings: BootstrapSettings) -> DesiredRecord:
-	"""Press Settings (a Single): the platform's domain and cluster, no frappe.io, MinIO's keys."""
+	"""Press Settings (a Single): the platform's domain and cluster, no frappe.io, no offsite upload.
+
+	Press's offsite keys stay empty (cleared if an earlier bootstrap set them): with them, Press asks
+	the stock Agent to upload backups itself, with boto3 to AWS, and the Agent deletes the local files
+	when that fails. The backup shipper takes each backup to MinIO instead; no Backup Bucket either.
+	"""
 	fields: dict[str, object] = {
 		"domain": settings.domain,
 		"cluster": settings.cluster,
 		# Newer Press pushes each team's billing details to frappe.io on save unless this is set.
 		"disable_frappe_auth": 1,
+		**dict.fromkeys(PRESS_OFFSITE_FIELDS, ""),
 	}
-	if settings.minio_endpoint_url and settings.backups_bucket:
-		fields |= {
-			"aws_s3_bucket": settings.backups_bucket,
-			"offsite_backups_access_key_id": settings.minio_access_key,
-			"offsite_backups_secret_access_key": settings.minio_secret_key,
-		}
 	return DesiredRecord(
 		key="Press Settings",
 		doctype="Press Settings",
 		name="Press Settings",
 		lookup={"name": "Press Settings"},
 		fields=fields,
-		secret_fields=frozenset({"offsite_backups_secret_access_key"}) & fields.keys(),
+		secret_fields=frozenset({"offsite_backups_secret_access_key"}),
 		# saving it through the form would demand certbot settings that self-hosting never uses
 		insert_method=InsertMethod.DB_INSERT,
-		reason="the platform's defaults; frappe.io sync off; offsite backups to MinIO",
+		reason="the platform's defaults; frappe.io sync off; no offsite upload by the Agent",
 	)
 
 

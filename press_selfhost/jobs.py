@@ -14,7 +14,7 @@ from datetime import timedelta
 import frappe
 from frappe.utils import add_days, get_datetime, now_datetime, nowdate
 
-from press_selfhost import lifecycle
+from press_selfhost import backup_shipper, lifecycle
 from press_selfhost.errors import ConfigurationError
 from press_selfhost.integrations.lago import (
 	LagoGateway,
@@ -210,28 +210,38 @@ def change_plan(record, command: ChangePlan) -> None:
 
 
 def final_backup_then_archive(record, command: FinalBackupThenArchive) -> None:
-	"""Archive once an offsite backup taken after the termination succeeded; until then, retry."""
+	"""Archive once a backup taken after the termination is in MinIO; until then, retry.
+
+	Press takes the backup without offsite upload: the stock Agent's own upload goes with boto3 to AWS,
+	never MinIO, and deletes the local files when it fails. The backup shipper then takes it to MinIO
+	and marks it offsite; it is asked right away, and its */10 scheduler retries a failed shipment.
+	Archiving deletes the site from the bench, so it waits for that mark: each call until then raises
+	FinalBackupPending and the inbox retries with backoff; a failed backup is taken again.
+	"""
 	site = _site(record)
 	if site.status == "Archived":
 		return
+	backup_shipper.backup_configuration()  # no MinIO or no key: a setting to fix, not a retry
 	backup = frappe.get_all(
 		"Site Backup",
 		filters={
 			"site": site.name,
-			"offsite": 1,
 			"with_files": 1,
+			"status": ("!=", "Failure"),
 			"creation": (">=", add_days(now_datetime(), -1)),
 		},
-		fields=["name", "status"],
+		fields=["name", "status", "offsite"],
 		order_by="creation desc",
 		limit=1,
 	)
-	if not backup or backup[0].status == "Failure":
-		site.backup(with_files=True, offsite=True, force=True)
-		frappe.db.commit()
-	if not backup or backup[0].status != "Success":
+	if not backup:
+		site.backup(with_files=True, offsite=False, force=True)
+		frappe.db.commit()  # the inbox rolls back what a raising processor did
+	elif backup[0].status == "Success" and not backup[0].offsite:
+		backup_shipper.enqueue_shipment(backup[0].name)
+	if not backup or not backup[0].offsite:
 		raise FinalBackupPending(
-			f"final backup of {site.name} is not finished yet; archiving after it succeeds"
+			f"final backup of {site.name} is not in MinIO yet; archiving after it is shipped"
 		)
 	site.archive(reason="Lago subscription terminated")
 

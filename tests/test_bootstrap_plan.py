@@ -97,7 +97,6 @@ FIELDS_FEB_2025 = {
 		"database_server",
 	},
 	"Site Plan": {"plan_title", "document_type", "interval", "price_inr", "price_usd", "enabled"},
-	"Backup Bucket": {"bucket_name", "cluster", "region", "endpoint_url"},
 	"Email Account": {
 		"email_account_name",
 		"email_id",
@@ -133,7 +132,6 @@ SECRETS = {
 	"app_agent_password": "app-agent-secret-1",
 	"proxy_agent_password": "proxy-agent-secret-2",
 	"mariadb_root_password": "mariadb-root-secret-3",
-	"minio_secret_key": "minio-secret-6",
 	"smtp_password": "smtp-secret-4",
 }
 SETTINGS = BootstrapSettings(
@@ -143,9 +141,6 @@ SETTINGS = BootstrapSettings(
 	proxy_server_private_ip="proxy",
 	database_server_private_ip="mariadb",
 	bench_image="registry.example.com/bench:v15.1",
-	minio_endpoint_url="http://minio:9000",
-	minio_access_key="minio-access",
-	backups_bucket="backups",
 	smtp_host="postal-smtp",
 	smtp_port=25,
 	smtp_username="press",
@@ -196,7 +191,8 @@ def test_a_fresh_press_gets_every_record_created_in_dependency_order():
 			if isinstance(value, Ref):
 				assert value.key in keys[:position], f"{action.key} refers to {value.key} before it exists"
 	assert "Site Plan starter" in keys and "Site Plan business" in keys
-	assert keys[6:9] == ["Backup Bucket", "Press Settings", "User"]
+	assert keys[6:8] == ["Press Settings", "User"]
+	assert "Backup Bucket" not in keys  # Press must not upload offsite itself: the shipper does
 	assert keys[-1] == "Email Account"
 
 
@@ -240,8 +236,6 @@ def test_newer_press_does_not_route_agent_requests_through_the_proxy():
 def test_press_settings_turn_frappe_io_off_where_press_has_the_switch():
 	new = {a.key: a for a in plan_bootstrap(SETTINGS, {}, PRESS_AUG_2026)}["Press Settings"]
 	assert new.fields["disable_frappe_auth"] == 1
-	assert new.fields["aws_s3_bucket"] == "backups"
-	assert new.secret_fields == {"offsite_backups_secret_access_key"}
 	old = {a.key: a for a in plan_bootstrap(SETTINGS, {}, PRESS_FEB_2025)}["Press Settings"]
 	assert "disable_frappe_auth" not in old.fields
 
@@ -295,9 +289,9 @@ def test_records_changed_by_hand_are_brought_back_but_create_only_fields_are_lef
 
 
 def test_optional_services_are_planned_only_when_configured():
-	bare = dataclasses.replace(SETTINGS, minio_endpoint_url="", smtp_host="")
+	bare = dataclasses.replace(SETTINGS, smtp_host="")
 	keys = {a.key for a in plan_bootstrap(bare, {}, PRESS_FEB_2025)}
-	assert not keys & {"Backup Bucket", "Email Account"}
+	assert "Email Account" not in keys
 
 
 def test_missing_settings_are_named_all_at_once_without_values():
@@ -408,8 +402,19 @@ def test_the_cluster_press_installs_is_reused_even_when_named_in_another_case():
 	assert cluster.fields == {"cloud_provider": "Generic", "title": "default", "public": 1}
 
 
-def test_an_empty_secret_matches_an_unset_password_field():
-	chosen = dataclasses.replace(SETTINGS, minio_secret_key="")
-	snapshot = applied({}, plan_bootstrap(chosen, {}, PRESS_FEB_2025))
+def test_press_offsite_settings_an_earlier_bootstrap_wrote_are_cleared():
+	"""With them, Press asks the stock Agent to upload backups to AWS itself (and lose them on failure)."""
+	earlier = {
+		"aws_s3_bucket": "backups",
+		"offsite_backups_access_key_id": "minio-access",
+		"offsite_backups_secret_access_key": fingerprint("minio-secret-6"),
+	}
+	snapshot = applied({}, plan_bootstrap(SETTINGS, {}, PRESS_FEB_2025))
+	snapshot["Press Settings"]["Press Settings"].update(earlier)
+	press_settings = {a.key: a for a in plan_bootstrap(SETTINGS, snapshot, PRESS_FEB_2025)}["Press Settings"]
+	assert press_settings.operation is Operation.UPDATE
+	assert press_settings.fields == dict.fromkeys(earlier, "")
+	assert press_settings.printable_fields()["offsite_backups_secret_access_key"] == "********"
+	snapshot = applied(snapshot, [press_settings])
 	assert snapshot["Press Settings"]["Press Settings"]["offsite_backups_secret_access_key"] == ""
-	assert {a.operation for a in plan_bootstrap(chosen, snapshot, PRESS_FEB_2025)} == {Operation.UNCHANGED}
+	assert {a.operation for a in plan_bootstrap(SETTINGS, snapshot, PRESS_FEB_2025)} == {Operation.UNCHANGED}

@@ -34,8 +34,6 @@ def _settings() -> BootstrapSettings:
 		cluster=f"selfhost-{run}",
 		release_group_title=f"Self-hosted {run}",
 		site_plans=(SitePlanSpec(f"plan-{run}", "Test plan"),),
-		minio_endpoint_url="http://minio:9000",
-		backups_bucket=f"backups-{run}",
 		smtp_host="postal-smtp",
 		smtp_port=25,
 		smtp_username="press",
@@ -126,6 +124,30 @@ class TestBootstrap(IntegrationTestCase):
 		self.assertEqual(frappe.db.get_value("Team", names["Team"], "free_account"), 1)
 		self.assertEqual(frappe.db.get_value("Site Plan", self.settings.site_plans[0].name, "price_usd"), 0)
 		self.assertTrue(frappe.db.exists("Email Account", "Postal"))
+
+	def test_offsite_settings_an_earlier_bootstrap_wrote_are_cleared(self):
+		"""Set, they make Press ask the stock Agent for its own upload to AWS (local files lost on failure)."""
+		for fieldname, value in {
+			"aws_s3_bucket": "backups",
+			"offsite_backups_access_key_id": "minio",
+		}.items():
+			frappe.db.set_single_value("Press Settings", fieldname, value)
+		set_encrypted_password(
+			"Press Settings", "Press Settings", "minio-secret", "offsite_backups_secret_access_key"
+		)
+		frappe.db.commit()
+		actions, _names = self._apply()
+		press_settings = next(a for a in actions if a.key == "Press Settings")
+		self.assertEqual(press_settings.operation, Operation.UPDATE)
+		self.assertFalse(frappe.db.get_single_value("Press Settings", "aws_s3_bucket"))
+		self.assertFalse(frappe.db.get_single_value("Press Settings", "offsite_backups_access_key_id"))
+		self.assertIsNone(
+			get_decrypted_password(
+				"Press Settings", "Press Settings", "offsite_backups_secret_access_key", raise_exception=False
+			)
+		)
+		self.assertFalse(frappe.db.exists("Backup Bucket", {"cluster": self.settings.cluster}))
+		self.assertEqual([a.key for a in plan(self.settings) if a.operation is not Operation.UNCHANGED], [])
 
 	def test_a_changed_image_updates_only_the_candidate_and_the_bench(self):
 		self._apply()

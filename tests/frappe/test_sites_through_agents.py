@@ -38,11 +38,12 @@ from frappe.utils.password import get_decrypted_password, set_encrypted_password
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from press_selfhost import inbox
+from press_selfhost import backup_shipper, inbox
 from press_selfhost.api.lago import webhook
 from press_selfhost.bootstrap import apply, plan
 from press_selfhost.bootstrap_plan import Operation
 from press_selfhost.bootstrap_records import BootstrapSettings, SitePlanSpec
+from press_selfhost.integrations import storage
 from press_selfhost.jobs import advance_tenants
 from press_selfhost.proxy_agent.password import hash_password
 from tests.standins.agent import AgentStandIn
@@ -70,6 +71,13 @@ SELFHOST_SETTINGS_FIELDS = (
 	"lago_payment_grace_days",
 	"postal_url",
 	"postal_from_address",
+	"minio_endpoint_url",
+	"minio_region",
+	"minio_access_key",
+	"backups_bucket",
+	"private_bucket",
+	"public_bucket",
+	"backup_benches_directory",
 )
 POSTAL_API_KEY = "e2e-postal-server-key"
 
@@ -540,10 +548,22 @@ class TestLagoSubscriptionsThroughAgents(ThroughAgentsTestCase):
 				"postal_url": self.postal.url,
 				"postal_server_api_key": POSTAL_API_KEY,
 				"postal_from_address": "cloud@example.com",
+				# the backup shipper: MinIO is moto's server; the benches' files are in the workdir
+				"minio_endpoint_url": self.aws.endpoint_url,
+				"minio_region": self.aws.region,
+				"minio_access_key": self.aws.access_key,
+				"minio_secret_key": self.aws.secret_key,
+				"backups_bucket": f"e2e-backups-{secrets.token_hex(4)}",
+				"private_bucket": "e2e-private",
+				"public_bucket": "e2e-public",
+				"backup_encryption_key": secrets.token_urlsafe(32),
+				"backup_benches_directory": str(self.workdir / "benches"),
 			}
 		)
 		settings.save(ignore_permissions=True)
 		frappe.clear_document_cache("Selfhost Settings", "Selfhost Settings")
+		configuration = backup_shipper.backup_configuration()
+		storage.ensure_buckets(storage.storage_client(configuration.storage), configuration.storage)
 		self.plan_code = "e2e-starter"
 		plan_map = frappe.get_doc(
 			{
@@ -582,6 +602,19 @@ class TestLagoSubscriptionsThroughAgents(ThroughAgentsTestCase):
 		self.events.append(name)
 		inbox.process(name)
 		return frappe.db.get_value("Webhook Event", name, ["status", "commands", "last_error"], as_dict=True)
+
+	def write_backup_files(self, site_backup) -> None:
+		directory = Path(
+			frappe.db.get_single_value("Selfhost Settings", "backup_benches_directory"),
+			self.bench,
+			"sites",
+			site_backup.site,
+			"private",
+			"backups",
+		)
+		directory.mkdir(parents=True, exist_ok=True)
+		for fieldname in ("database_file", "public_file", "private_file", "config_file"):
+			(directory / site_backup.get(fieldname)).write_bytes(os.urandom(1024))
 
 	def tenant(self, site: str) -> str:
 		return frappe.db.get_value("Lago Subscription", site, "tenant_state")
@@ -665,7 +698,8 @@ class TestLagoSubscriptionsThroughAgents(ThroughAgentsTestCase):
 			self.mails_to(owner), ["site-ready", "payment-failed", "site-suspended", "site-resumed"]
 		)
 
-		# Termination: a final backup first; the inbox retries the event until it has succeeded.
+		# Termination: a final backup first, taken without the Agent's own (AWS-only) offsite upload
+		# and shipped to MinIO by us; the inbox retries the event until it is shipped.
 		terminated_data = {"external_id": site, "external_customer_id": team, "plan_code": self.plan_code}
 		self.change_cname("CREATE", site)  # as in the first test: the record archiving removes
 		terminated = self.deliver("subscription.terminated", "subscription", terminated_data)
@@ -675,8 +709,25 @@ class TestLagoSubscriptionsThroughAgents(ThroughAgentsTestCase):
 		self.drive(lambda: self.settled(site=site), "the final backup")
 		self.assertEqual(self.jobs(site=site)[-1], ("Backup Site", APP_SERVER, "Success"))
 		backup = self.app_agent_saw("POST", f"/benches/{self.bench}/sites/{site}/backup")
-		self.assertEqual([request.json()["with_files"] for request in backup], [True])
+		self.assertEqual([request.json() for request in backup], [{"with_files": True}])
+		final = frappe.get_last_doc("Site Backup", filters={"site": site})
+		self.assertEqual((final.status, final.offsite), ("Success", 0))
+		self.write_backup_files(final)  # what the stock Agent leaves in the bench's backups folder
 		inbox.process(self.events[-1])  # the retry the scheduler enqueues once the backoff elapsed
+		waiting = frappe.db.get_value(
+			"Webhook Event", self.events[-1], ["status", "last_error"], as_dict=True
+		)
+		self.assertEqual(waiting.status, "Failed")
+		self.assertIn("not in MinIO yet", waiting.last_error)
+		self.assertEqual(self.site_status(site), "Active", "no archiving before the backup is shipped")
+		backup_shipper.ship_backup(final.name)  # the job the retry enqueued, as a long worker runs it
+		frappe.db.commit()
+		self.assertEqual(frappe.db.get_value("Site Backup", final.name, "offsite"), 1)
+		shipped = self.aws.client().list_objects_v2(
+			Bucket=frappe.db.get_single_value("Selfhost Settings", "backups_bucket"), Prefix=f"sites/{site}/"
+		)
+		self.assertEqual(len(shipped["Contents"]), 4, "database, public, private files and site config")
+		inbox.process(self.events[-1])
 		retried = frappe.db.get_value(
 			"Webhook Event", self.events[-1], ["status", "last_error"], as_dict=True
 		)
