@@ -141,7 +141,7 @@ class TestBootstrap(IntegrationTestCase):
 
 		# what Press sends with "New Bench" (press/agent.py reads the columns as they are)
 		self.assertEqual(
-			frappe.db.get_value("Press Settings", None, list(REGISTRY_FIELDS)),
+			tuple(frappe.db.get_value("Press Settings", None, list(REGISTRY_FIELDS))),
 			(
 				self.settings.docker_registry_url,
 				self.settings.docker_registry_username,
