@@ -7,6 +7,7 @@ certbot. Nothing here runs Ansible or SSH: servers are written Active directly.
 """
 
 import frappe
+from frappe.model import child_table_fields
 from frappe.utils.password import (
 	get_decrypted_password,
 	remove_encrypted_password,
@@ -39,6 +40,7 @@ PLANNED_DOCTYPES = (
 	"Server",
 	"User",
 	"Team",
+	"Has Role",
 	"App",
 	"App Source",
 	"App Release",
@@ -55,9 +57,11 @@ SECRET_SETTINGS = (
 	"proxy_agent_password",
 	"mariadb_root_password",
 	"postal_smtp_password",
+	"docker_registry_password",
 )
 # An archived bench is gone for Press; a new one is needed, so bootstrap never looks at it.
-SNAPSHOT_FILTERS = {"Bench": {"status": ("!=", "Archived")}}
+# Of the roles, only users' matter (Has Role rows also hang off other DocTypes).
+SNAPSHOT_FILTERS = {"Bench": {"status": ("!=", "Archived")}, "Has Role": {"parenttype": "User"}}
 
 
 class BootstrapStopped(Exception):
@@ -78,12 +82,17 @@ def read_settings() -> BootstrapSettings:
 
 
 def read_capabilities() -> PressCapabilities:
-	"""Fields and Select options of the installed Press and Frappe, from their DocType meta."""
+	"""Fields and Select options of the installed Press and Frappe, from their DocType meta, and roles.
+
+	A child DocType's rows are found by their parent, so its parent fields count as its own.
+	"""
 	fields = {}
 	select_options = {}
 	for doctype in PLANNED_DOCTYPES:
 		meta = frappe.get_meta(doctype)
 		fields[doctype] = frozenset(df.fieldname for df in meta.fields)
+		if meta.istable:
+			fields[doctype] |= frozenset(child_table_fields)
 		for df in meta.fields:
 			if df.fieldtype in ("Table", "Table MultiSelect"):
 				fields[f"{doctype}.{df.fieldname}"] = frozenset(
@@ -93,13 +102,15 @@ def read_capabilities() -> PressCapabilities:
 				select_options[f"{doctype}.{df.fieldname}"] = tuple(
 					option for option in (df.options or "").split("\n") if option
 				)
-	return PressCapabilities(fields=fields, select_options=select_options)
+	roles = frozenset(frappe.get_all("Role", pluck="name"))
+	return PressCapabilities(fields=fields, select_options=select_options, roles=roles)
 
 
 def read_snapshot(settings: BootstrapSettings, capabilities: PressCapabilities) -> dict:
-	"""Every record of the planned DocTypes (one query each), Password fields as fingerprints.
+	"""Every record of the planned DocTypes (one query each), secret fields as fingerprints.
 
-	A Single DocType (Press Settings) is one record named after the DocType.
+	A Single DocType (Press Settings) is one record named after the DocType. A secret may be a
+	Password field (decrypted to be fingerprinted) or a Data field Press reads as is.
 	"""
 	secret_fields = planned_secret_fields(settings, capabilities)
 	snapshot = {}
@@ -110,8 +121,12 @@ def read_snapshot(settings: BootstrapSettings, capabilities: PressCapabilities) 
 			rows = frappe.get_all(doctype, fields=["*"], filters=SNAPSHOT_FILTERS.get(doctype))
 			records = {row.pop("name"): row for row in rows}
 		for fieldname in secret_fields.get(doctype, ()):
+			encrypted = _is_password(doctype, fieldname)
 			for name, record in records.items():
-				secret = get_decrypted_password(doctype, name, fieldname, raise_exception=False)
+				if encrypted:
+					secret = get_decrypted_password(doctype, name, fieldname, raise_exception=False)
+				else:
+					secret = record.get(fieldname)
 				record[fieldname] = fingerprint(secret) if secret else ""
 		snapshot[doctype] = records
 	return snapshot
@@ -189,6 +204,8 @@ def _create(action: Action, names: dict[str, str]) -> str:
 		# ReleaseGroup.create_deploy_candidate copies these; we insert the candidate without building.
 		for dependency in frappe.get_doc("Release Group", doc.group).dependencies:
 			doc.append("dependencies", {"dependency": dependency.dependency, "version": dependency.version})
+	if action.insert_method is InsertMethod.APPEND_TO_PARENT:
+		return _append_to_parent(fields)
 	if action.insert_method is InsertMethod.DB_INSERT:
 		doc.db_insert()
 	else:
@@ -201,6 +218,8 @@ def _update(action: Action, names: dict[str, str]) -> None:
 	fields, _children = named(action, names)
 	if action.insert_method is InsertMethod.DB_INSERT:
 		for fieldname in action.secret_fields & fields.keys():
+			if not _is_password(action.doctype, fieldname):
+				continue  # a secret in a Data field (Press reads it as is)
 			# as Document._save_passwords does: the secret in __Auth, a mask in the column; "" clears it
 			if fields[fieldname]:
 				set_encrypted_password(action.doctype, action.name, fields[fieldname], fieldname)
@@ -220,3 +239,19 @@ def _write_hook_free(action: Action, name: str, fields: dict) -> None:
 	values = {fieldname: fields[fieldname] for fieldname in action.hook_free_fields if fieldname in fields}
 	if values:
 		frappe.db.set_value(action.doctype, name, values, update_modified=False)
+
+
+def _append_to_parent(fields: dict) -> str:
+	"""Append a child row to its parent and save the parent, so the parent's hooks see the row
+	(User.validate sets the user type from the roles and clears the cached ones)."""
+	parent = frappe.get_doc(fields["parenttype"], fields["parent"])
+	row = parent.append(
+		fields["parentfield"], {k: v for k, v in fields.items() if k not in child_table_fields}
+	)
+	parent.save(ignore_permissions=True)
+	return row.name
+
+
+def _is_password(doctype: str, fieldname: str) -> bool:
+	field = frappe.get_meta(doctype).get_field(fieldname)
+	return bool(field) and field.fieldtype == "Password"

@@ -27,11 +27,16 @@ TENANT_APP_TITLE = "Press Selfhost Tenant (single sign-on)"
 TENANT_APP_REPOSITORY_URL = "https://github.com/press-selfhost/press_selfhost_tenant"
 # Press Settings' offsite backup fields, kept empty: PressSettings.is_offsite_setup() reads them.
 PRESS_OFFSITE_FIELDS = ("aws_s3_bucket", "offsite_backups_access_key_id", "offsite_backups_secret_access_key")
+# The role Press gives every dashboard customer at signup: "Press User" in newer Press, "Press Admin"
+# before it existed. Without it the team owner cannot save its own Sites from the dashboard.
+CUSTOMER_ROLES = ("Press User", "Press Admin")
 
 
 class InsertMethod(Enum):
 	INSERT = "insert"  # doc.insert(): validation and hooks run
 	DB_INSERT = "db_insert"  # doc.db_insert(): no validation, no hooks
+	# a child row (e.g. a User's role): appended to its parent, which is saved so its hooks run
+	APPEND_TO_PARENT = "append_to_parent"
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,9 @@ class BootstrapSettings:
 	smtp_password: str = ""
 	smtp_use_tls: bool = False
 	mail_from_address: str = ""
+	docker_registry_url: str = ""
+	docker_registry_username: str = ""
+	docker_registry_password: str = ""
 
 	def server_name(self, hostname: str) -> str:
 		"""Press names servers `hostname.domain`; Traefik aliases and agent certificates use these names."""
@@ -88,11 +96,12 @@ class PressCapabilities:
 
 	`fields`: fieldnames per DocType (parents and child tables); a field the installed Press lacks
 	is left out of the plan. `select_options`: options of the Select fields the plan chooses from,
-	keyed "DocType.fieldname".
+	keyed "DocType.fieldname". `roles`: the Role records, to pick the one Press gives customers.
 	"""
 
 	fields: Mapping[str, frozenset[str]]
 	select_options: Mapping[str, tuple[str, ...]]
+	roles: frozenset[str] = frozenset()
 
 	def has_field(self, doctype: str, fieldname: str) -> bool:
 		return fieldname in self.fields.get(doctype, frozenset())
@@ -166,6 +175,9 @@ def settings_from_values(values: Mapping[str, object]) -> BootstrapSettings:
 		smtp_password=text("postal_smtp_password"),
 		smtp_use_tls=bool(values.get("postal_smtp_use_tls")),
 		mail_from_address=text("postal_from_address"),
+		docker_registry_url=text("docker_registry_url"),
+		docker_registry_username=text("docker_registry_username"),
+		docker_registry_password=text("docker_registry_password"),
 	)
 
 
@@ -189,7 +201,7 @@ def desired_records(settings: BootstrapSettings, capabilities: PressCapabilities
 	"""Every record self-hosting needs, in the order Press's links and hooks require."""
 	records = _infrastructure(settings, capabilities)
 	records.append(_press_settings(settings))
-	records += _team_and_bench(settings)
+	records += _team_and_bench(settings, capabilities)
 	records += [
 		DesiredRecord(
 			key=f"Site Plan {plan.name}",
@@ -342,20 +354,29 @@ def _press_settings(settings: BootstrapSettings) -> DesiredRecord:
 		"disable_frappe_auth": 1,
 		**dict.fromkeys(PRESS_OFFSITE_FIELDS, ""),
 	}
+	if settings.docker_registry_url:
+		# Press sends these with every "New Bench" job; the agent logs in with them to pull the image.
+		fields |= {
+			"docker_registry_url": settings.docker_registry_url,
+			"docker_registry_username": settings.docker_registry_username,
+			"docker_registry_password": settings.docker_registry_password,
+		}
 	return DesiredRecord(
 		key="Press Settings",
 		doctype="Press Settings",
 		name="Press Settings",
 		lookup={"name": "Press Settings"},
 		fields=fields,
-		secret_fields=frozenset({"offsite_backups_secret_access_key"}),
+		# docker_registry_password is a Data field in Press, still a secret: fingerprinted, never printed
+		secret_fields=frozenset({"offsite_backups_secret_access_key", "docker_registry_password"})
+		& fields.keys(),
 		# saving it through the form would demand certbot settings that self-hosting never uses
 		insert_method=InsertMethod.DB_INSERT,
 		reason="the platform's defaults; frappe.io sync off; no offsite upload by the Agent",
 	)
 
 
-def _team_and_bench(settings: BootstrapSettings) -> list[DesiredRecord]:
+def _team_and_bench(settings: BootstrapSettings, capabilities: PressCapabilities) -> list[DesiredRecord]:
 	app_server = settings.server_name(APP_SERVER_HOSTNAME)
 	docker_repository, _, docker_tag = settings.bench_image.rpartition(":")
 	if not docker_repository or "/" in docker_tag:
@@ -386,6 +407,7 @@ def _team_and_bench(settings: BootstrapSettings) -> list[DesiredRecord]:
 			children={"team_members": ({"user": settings.admin_email},)},
 			reason="owns the apps, release group and bench; free_account so Press never bills",
 		),
+		_customer_role(settings.admin_email, capabilities),
 		DesiredRecord(
 			key="App",
 			doctype="App",
@@ -552,6 +574,20 @@ def _team_and_bench(settings: BootstrapSettings) -> list[DesiredRecord]:
 			reason="inserted normally: its 'New Bench' Agent Job makes the stock Agent start the bench",
 		),
 	]
+
+
+def _customer_role(user: str, capabilities: PressCapabilities) -> DesiredRecord:
+	"""The team owner's Press role, as a Has Role row of the User (appended, so User's hooks run)."""
+	role = next((role for role in CUSTOMER_ROLES if role in capabilities.roles), CUSTOMER_ROLES[-1])
+	row = {"parenttype": "User", "parent": user, "parentfield": "roles", "role": role}
+	return DesiredRecord(
+		key="Team Owner Role",
+		doctype="Has Role",
+		lookup={"parenttype": "User", "parent": user, "role": role},
+		fields=row,
+		insert_method=InsertMethod.APPEND_TO_PARENT,
+		reason="the role Press gives a customer at signup: the owner can manage its sites from the dashboard",
+	)
 
 
 def _services(settings: BootstrapSettings, capabilities: PressCapabilities) -> list[DesiredRecord]:

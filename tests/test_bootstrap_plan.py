@@ -53,10 +53,15 @@ FIELDS_FEB_2025 = {
 		"aws_s3_bucket",
 		"offsite_backups_access_key_id",
 		"offsite_backups_secret_access_key",
+		"docker_registry_url",
+		"docker_registry_username",
+		"docker_registry_password",
 	},
 	"User": {"email", "first_name", "send_welcome_email"},
 	"Team": {"user", "enabled", "free_account", "team_members"},
 	"Team.team_members": {"user"},
+	# a child DocType: the shell counts its parent fields as its own
+	"Has Role": {"role", "parent", "parenttype", "parentfield"},
 	"App": {"title"},
 	"App Source": {
 		"app",
@@ -116,6 +121,7 @@ PRESS_FEB_2025 = PressCapabilities(
 	select_options={
 		"Root Domain.dns_provider": ("AWS Route 53",),
 	},
+	roles=frozenset({"Administrator", "System Manager", "Press Admin", "Press Member"}),
 )
 # Press 010bc70 (Aug 2026): a Generic DNS provider, and builds moved out of Deploy Candidate.
 PRESS_AUG_2026 = PressCapabilities(
@@ -126,6 +132,7 @@ PRESS_AUG_2026 = PressCapabilities(
 		"Press Settings": PRESS_FEB_2025.fields["Press Settings"] | {"disable_frappe_auth"},
 	},
 	select_options={**PRESS_FEB_2025.select_options, "Root Domain.dns_provider": ("AWS Route 53", "Generic")},
+	roles=PRESS_FEB_2025.roles | {"Press User"},
 )
 
 SECRETS = {
@@ -133,6 +140,7 @@ SECRETS = {
 	"proxy_agent_password": "proxy-agent-secret-2",
 	"mariadb_root_password": "mariadb-root-secret-3",
 	"smtp_password": "smtp-secret-4",
+	"docker_registry_password": "registry-secret-7",
 }
 SETTINGS = BootstrapSettings(
 	domain="example.com",
@@ -145,6 +153,8 @@ SETTINGS = BootstrapSettings(
 	smtp_port=25,
 	smtp_username="press",
 	mail_from_address="cloud@example.com",
+	docker_registry_url="registry.example.com",
+	docker_registry_username="press",
 	site_plans=(SitePlanSpec("starter", "Starter"), SitePlanSpec("business", "Business")),
 	**SECRETS,
 )
@@ -191,7 +201,7 @@ def test_a_fresh_press_gets_every_record_created_in_dependency_order():
 			if isinstance(value, Ref):
 				assert value.key in keys[:position], f"{action.key} refers to {value.key} before it exists"
 	assert "Site Plan starter" in keys and "Site Plan business" in keys
-	assert keys[6:8] == ["Press Settings", "User"]
+	assert keys[6:10] == ["Press Settings", "User", "Team", "Team Owner Role"]
 	assert "Backup Bucket" not in keys  # Press must not upload offsite itself: the shipper does
 	assert keys[-1] == "Email Account"
 
@@ -236,6 +246,8 @@ def test_newer_press_does_not_route_agent_requests_through_the_proxy():
 def test_press_settings_turn_frappe_io_off_where_press_has_the_switch():
 	new = {a.key: a for a in plan_bootstrap(SETTINGS, {}, PRESS_AUG_2026)}["Press Settings"]
 	assert new.fields["disable_frappe_auth"] == 1
+	assert new.fields["aws_s3_bucket"] == ""
+	assert new.secret_fields == {"offsite_backups_secret_access_key", "docker_registry_password"}
 	old = {a.key: a for a in plan_bootstrap(SETTINGS, {}, PRESS_FEB_2025)}["Press Settings"]
 	assert "disable_frappe_auth" not in old.fields
 
@@ -418,3 +430,73 @@ def test_press_offsite_settings_an_earlier_bootstrap_wrote_are_cleared():
 	snapshot = applied(snapshot, [press_settings])
 	assert snapshot["Press Settings"]["Press Settings"]["offsite_backups_secret_access_key"] == ""
 	assert {a.operation for a in plan_bootstrap(SETTINGS, snapshot, PRESS_FEB_2025)} == {Operation.UNCHANGED}
+
+
+def test_press_settings_get_the_registry_the_agent_pulls_the_bench_image_from():
+	actions = plan_bootstrap(SETTINGS, {}, PRESS_FEB_2025)
+	press = {a.key: a for a in actions}["Press Settings"]
+	assert {k: v for k, v in press.fields.items() if k.startswith("docker_registry")} == {
+		"docker_registry_url": "registry.example.com",
+		"docker_registry_username": "press",
+		"docker_registry_password": "registry-secret-7",
+	}
+	assert press.printable_fields()["docker_registry_password"] == "********"
+	assert "registry-secret-7" not in summary_table(actions)
+
+	# without a registry in Selfhost Settings, what the operator set in Press Settings is left alone
+	bare = dataclasses.replace(SETTINGS, docker_registry_url="")
+	press = {a.key: a for a in plan_bootstrap(bare, {}, PRESS_FEB_2025)}["Press Settings"]
+	assert not [k for k in press.fields if k.startswith("docker_registry")]
+
+
+def test_a_changed_registry_password_updates_only_that_field():
+	snapshot = applied({}, plan_bootstrap(SETTINGS, {}, PRESS_FEB_2025))
+	# Press keeps it in a Data field: the shell fingerprints the stored value like a Password's
+	stored = snapshot["Press Settings"]["Press Settings"]["docker_registry_password"]
+	assert stored == fingerprint("registry-secret-7")
+	changed = dataclasses.replace(SETTINGS, docker_registry_password="rotated-registry-secret")
+	actions = plan_bootstrap(changed, snapshot, PRESS_FEB_2025)
+	updated = [
+		(a.key, dict(a.fields), a.secret_fields) for a in actions if a.operation is not Operation.UNCHANGED
+	]
+	assert updated == [
+		(
+			"Press Settings",
+			{"docker_registry_password": "rotated-registry-secret"},
+			{"docker_registry_password"},
+		)
+	]
+	assert "rotated-registry-secret" not in repr(summary_rows(actions))
+
+
+@pytest.mark.parametrize(
+	("capabilities", "role"),
+	[(PRESS_FEB_2025, "Press Admin"), (PRESS_AUG_2026, "Press User")],
+	ids=["feb-2025", "aug-2026"],
+)
+def test_the_team_owner_gets_the_role_press_gives_customers_at_signup(capabilities, role):
+	actions = {a.key: a for a in plan_bootstrap(SETTINGS, {}, capabilities)}
+	grant = actions["Team Owner Role"]
+	assert (grant.doctype, grant.operation, grant.insert_method) == (
+		"Has Role",
+		Operation.CREATE,
+		InsertMethod.APPEND_TO_PARENT,
+	)
+	assert grant.fields == {
+		"parenttype": "User",
+		"parent": "admin@example.com",
+		"parentfield": "roles",
+		"role": role,
+	}
+
+
+def test_an_owner_who_already_has_the_role_is_left_alone_and_other_users_roles_do_not_count():
+	other_users_role = {"parenttype": "User", "parent": "someone@example.com", "role": "Press Admin"}
+	snapshot = {"Has Role": {"row-1": other_users_role}}
+	grant = {a.key: a for a in plan_bootstrap(SETTINGS, snapshot, PRESS_FEB_2025)}["Team Owner Role"]
+	assert grant.operation is Operation.CREATE
+
+	owners_role = {**other_users_role, "parent": "admin@example.com", "parentfield": "roles"}
+	snapshot = {"Has Role": {"row-1": other_users_role, "row-2": owners_role}}
+	grant = {a.key: a for a in plan_bootstrap(SETTINGS, snapshot, PRESS_FEB_2025)}["Team Owner Role"]
+	assert (grant.operation, grant.name, grant.fields) == (Operation.UNCHANGED, "row-2", {})

@@ -10,7 +10,7 @@ import frappe
 from frappe.utils.password import get_decrypted_password, set_encrypted_password
 
 from press_selfhost.bootstrap import apply, bootstrap, plan, read_capabilities
-from press_selfhost.bootstrap_plan import Operation
+from press_selfhost.bootstrap_plan import Operation, summary_table
 from press_selfhost.bootstrap_records import BootstrapSettings, SitePlanSpec
 
 try:
@@ -39,7 +39,13 @@ def _settings() -> BootstrapSettings:
 		smtp_username="press",
 		smtp_password=secrets.token_hex(8),
 		mail_from_address=f"cloud@bootstrap-{run}.test",
+		docker_registry_url=f"registry.bootstrap-{run}.test",
+		docker_registry_username="press",
+		docker_registry_password=secrets.token_hex(8),
 	)
+
+
+REGISTRY_FIELDS = ("docker_registry_url", "docker_registry_username", "docker_registry_password")
 
 
 class TestBootstrap(IntegrationTestCase):
@@ -54,7 +60,13 @@ class TestBootstrap(IntegrationTestCase):
 
 	def tearDown(self):
 		frappe.db.rollback()
-		for fieldname in ("domain", "cluster", "aws_s3_bucket", "offsite_backups_access_key_id"):
+		for fieldname in (
+			"domain",
+			"cluster",
+			"aws_s3_bucket",
+			"offsite_backups_access_key_id",
+			*REGISTRY_FIELDS,
+		):
 			frappe.db.set_single_value("Press Settings", fieldname, self.press_settings.get(fieldname))
 		if self.press_settings_secret:
 			set_encrypted_password(
@@ -125,6 +137,22 @@ class TestBootstrap(IntegrationTestCase):
 		self.assertEqual(frappe.db.get_value("Site Plan", self.settings.site_plans[0].name, "price_usd"), 0)
 		self.assertTrue(frappe.db.exists("Email Account", "Postal"))
 
+		# what Press sends with "New Bench" (press/agent.py reads the columns as they are)
+		self.assertEqual(
+			tuple(frappe.db.get_value("Press Settings", None, list(REGISTRY_FIELDS))),
+			(
+				self.settings.docker_registry_url,
+				self.settings.docker_registry_username,
+				self.settings.docker_registry_password,
+			),
+		)
+		owner = self.settings.admin_email
+		role = next(r for r in ("Press User", "Press Admin") if frappe.db.exists("Role", r))
+		self.assertIn(role, frappe.get_roles(owner))
+		self.assertNotIn("System Manager", frappe.get_roles(owner), "the owner is a customer, not staff")
+		# the dashboard saves a Site as its owner; without a Press role that was a 403
+		self.assertTrue(frappe.has_permission("Site", "write", user=owner))
+
 	def test_offsite_settings_an_earlier_bootstrap_wrote_are_cleared(self):
 		"""Set, they make Press ask the stock Agent for its own upload to AWS (local files lost on failure)."""
 		for fieldname, value in {
@@ -147,6 +175,18 @@ class TestBootstrap(IntegrationTestCase):
 			)
 		)
 		self.assertFalse(frappe.db.exists("Backup Bucket", {"cluster": self.settings.cluster}))
+		self.assertEqual([a.key for a in plan(self.settings) if a.operation is not Operation.UNCHANGED], [])
+
+	def test_a_changed_registry_password_updates_only_that_field_and_is_never_printed(self):
+		self._apply()
+		rotated = secrets.token_hex(8)
+		self.settings = BootstrapSettings(**{**self.settings.__dict__, "docker_registry_password": rotated})
+		actions = plan(self.settings)
+		changed = [(a.key, sorted(a.fields)) for a in actions if a.operation is not Operation.UNCHANGED]
+		self.assertEqual(changed, [("Press Settings", ["docker_registry_password"])])
+		self.assertNotIn(rotated, summary_table(actions))
+		apply(actions)
+		self.assertEqual(frappe.db.get_single_value("Press Settings", "docker_registry_password"), rotated)
 		self.assertEqual([a.key for a in plan(self.settings) if a.operation is not Operation.UNCHANGED], [])
 
 	def test_a_changed_image_updates_only_the_candidate_and_the_bench(self):
