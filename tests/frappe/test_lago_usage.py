@@ -10,6 +10,7 @@ from press_selfhost.errors import ServiceUnavailableError
 from press_selfhost.integrations.lago import team_subscription_id
 from press_selfhost.jobs import report_usage
 from tests.standins.lago import LagoStandIn
+from tests.support.frappe_users import ensure_user
 
 try:
 	from frappe.tests import IntegrationTestCase
@@ -17,27 +18,6 @@ except ImportError:  # Frappe 15
 	from frappe.tests.utils import FrappeTestCase as IntegrationTestCase
 
 API_KEY = "lago-usage-bench-api-key"
-
-
-def ensure_user(email: str) -> str:
-	"""A test user, created once and kept. Frappe refuses any new user once 60 were created in the
-	last hour (throttle_user_creation, skipped for imports), which a shared bench's runs reach: these
-	are fixtures, so they are created as an import would create them."""
-	if not frappe.db.exists("User", email):
-		frappe.flags.in_import = True
-		try:
-			frappe.get_doc(
-				{
-					"doctype": "User",
-					"email": email,
-					"first_name": email.partition("@")[0],
-					"send_welcome_email": 0,
-				}
-			).insert(ignore_permissions=True)
-		finally:
-			frappe.flags.in_import = False
-		frappe.db.commit()
-	return email
 
 
 def make_team(owner: str) -> str:
