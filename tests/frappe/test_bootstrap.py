@@ -12,6 +12,7 @@ from frappe.utils.password import get_decrypted_password, set_encrypted_password
 from press_selfhost.bootstrap import apply, bootstrap, plan, read_capabilities
 from press_selfhost.bootstrap_plan import Operation, summary_table
 from press_selfhost.bootstrap_records import BootstrapSettings, SitePlanSpec
+from tests.support.frappe_fixtures import restore_press_settings, saved_press_settings
 
 try:
 	from frappe.tests import IntegrationTestCase
@@ -53,32 +54,11 @@ class TestBootstrap(IntegrationTestCase):
 		self.settings = _settings()
 		self.created: list[tuple[str, str]] = []
 		# bootstrap points the Press Settings Single at the test's domain; put them back afterwards
-		self.press_settings = frappe.db.get_singles_dict("Press Settings")
-		self.press_settings_secret = get_decrypted_password(
-			"Press Settings", "Press Settings", "offsite_backups_secret_access_key", raise_exception=False
-		)
+		self.press_settings = saved_press_settings()
 
 	def tearDown(self):
 		frappe.db.rollback()
-		for fieldname in (
-			"domain",
-			"cluster",
-			"aws_s3_bucket",
-			"offsite_backups_access_key_id",
-			*REGISTRY_FIELDS,
-		):
-			frappe.db.set_single_value("Press Settings", fieldname, self.press_settings.get(fieldname))
-		if self.press_settings_secret:
-			set_encrypted_password(
-				"Press Settings",
-				"Press Settings",
-				self.press_settings_secret,
-				"offsite_backups_secret_access_key",
-			)
-		else:
-			frappe.db.delete(
-				"__Auth", {"doctype": "Press Settings", "fieldname": "offsite_backups_secret_access_key"}
-			)
+		restore_press_settings(self.press_settings)
 		bench_names = [name for doctype, name in self.created if doctype == "Bench"]
 		if bench_names:
 			frappe.db.delete("Agent Job", {"bench": ("in", bench_names)})

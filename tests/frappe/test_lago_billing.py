@@ -10,7 +10,7 @@ from werkzeug.wrappers import Request
 
 from press_selfhost.api import billing
 from tests.standins.lago import LagoStandIn
-from tests.support.frappe_users import ensure_user
+from tests.support.frappe_fixtures import ensure_user
 
 try:
 	from frappe.tests import IntegrationTestCase

@@ -10,7 +10,7 @@ from press_selfhost.errors import ServiceUnavailableError
 from press_selfhost.integrations.lago import team_subscription_id
 from press_selfhost.jobs import report_usage
 from tests.standins.lago import LagoStandIn
-from tests.support.frappe_users import ensure_user
+from tests.support.frappe_fixtures import ensure_user
 
 try:
 	from frappe.tests import IntegrationTestCase

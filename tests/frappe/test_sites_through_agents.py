@@ -34,7 +34,6 @@ from pathlib import Path
 import boto3
 import certifi
 import frappe
-from frappe.utils.password import get_decrypted_password, set_encrypted_password
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
@@ -50,6 +49,7 @@ from tests.standins.agent import AgentStandIn
 from tests.standins.lago import LagoStandIn
 from tests.standins.postal import PostalStandIn
 from tests.support.agent_entrypoint import AgentEntrypoint
+from tests.support.frappe_fixtures import restore_press_settings, saved_press_settings
 from tests.support.lago_signer import LagoSigner
 from tests.support.processes import free_port, port_accepts, stop_process, wait_until
 from tests.support.servers import S3StandIn
@@ -62,7 +62,6 @@ except ImportError:  # Frappe 15
 DOMAIN = "e2e.selfhost.test"
 APP_SERVER, PROXY_SERVER = f"f1.{DOMAIN}", f"n1.{DOMAIN}"
 APP_SERVER_IP = "10.0.0.11"
-PRESS_SETTINGS_FIELDS = ("domain", "cluster", "aws_s3_bucket", "offsite_backups_access_key_id")
 SELFHOST_SETTINGS_FIELDS = (
 	"lago_api_url",
 	"lago_webhook_signature_algorithm",
@@ -203,10 +202,7 @@ class ThroughAgentsTestCase(IntegrationTestCase):
 			release_group_title=f"End to end {run}",
 			site_plans=(SitePlanSpec(f"e2e-plan-{run}", "End-to-end plan"),),
 		)
-		self.press_settings = frappe.db.get_singles_dict("Press Settings")
-		self.press_settings_secret = get_decrypted_password(
-			"Press Settings", "Press Settings", "offsite_backups_secret_access_key", raise_exception=False
-		)
+		self.press_settings = saved_press_settings()
 		self.selfhost_settings = {
 			field: frappe.db.get_single_value("Selfhost Settings", field)
 			for field in SELFHOST_SETTINGS_FIELDS
@@ -242,19 +238,7 @@ class ThroughAgentsTestCase(IntegrationTestCase):
 		for doctype, name in reversed(self.created):
 			_delete_document_rows(doctype, name)
 		self._remove_records_named_after_the_domain()
-		for fieldname in PRESS_SETTINGS_FIELDS:
-			frappe.db.set_single_value("Press Settings", fieldname, self.press_settings.get(fieldname))
-		if self.press_settings_secret:
-			set_encrypted_password(
-				"Press Settings",
-				"Press Settings",
-				self.press_settings_secret,
-				"offsite_backups_secret_access_key",
-			)
-		else:
-			frappe.db.delete(
-				"__Auth", {"doctype": "Press Settings", "fieldname": "offsite_backups_secret_access_key"}
-			)
+		restore_press_settings(self.press_settings)
 		for fieldname, value in self.selfhost_settings.items():
 			frappe.db.set_single_value("Selfhost Settings", fieldname, value)
 		frappe.db.commit()
