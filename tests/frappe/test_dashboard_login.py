@@ -10,7 +10,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import frappe
 import requests
-from frappe.utils import get_site_url
 
 try:
 	from frappe.tests import IntegrationTestCase
@@ -19,6 +18,7 @@ except ImportError:  # Frappe 15
 
 from press_selfhost.sso import DASHBOARD_PROVIDER
 from tests.standins.keycloak_discovery import KeycloakDiscoveryStandIn
+from tests.support.frappe_fixtures import running_site_url
 
 DOMAIN = f"corp-{uuid.uuid4().hex[:8]}.example"
 SETTINGS = (
@@ -38,13 +38,7 @@ class TestDashboardLogin(IntegrationTestCase):
 	@classmethod
 	def setUpClass(cls):
 		super().setUpClass()
-		cls.site_url = get_site_url(frappe.local.site)
-		try:
-			requests.get(f"{cls.site_url}/api/method/ping", timeout=5)
-		except requests.ConnectionError:
-			raise AssertionError(
-				f"these tests need the bench's web server at {cls.site_url} (bench start)"
-			) from None
+		cls.site_url = running_site_url()
 		cls.keycloak = KeycloakDiscoveryStandIn().start()
 		settings = frappe.get_single("Selfhost Settings")
 		cls.saved_settings = {field: settings.get(field) for field in SETTINGS}

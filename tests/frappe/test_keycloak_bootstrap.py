@@ -12,23 +12,13 @@ except ImportError:  # Frappe 15
 from press_selfhost.integrations.keycloak_admin import ADMIN_OTP_FLOW
 from press_selfhost.keycloak_login import bootstrap_realm, end_keycloak_session
 from tests.standins.keycloak_admin import KeycloakAdminStandIn
+from tests.support.frappe_fixtures import use_keycloak_admin_standin
 
 
 class TestKeycloakBootstrap(IntegrationTestCase):
 	def setUp(self):
 		self.keycloak = KeycloakAdminStandIn().start()
-		settings = frappe.get_single("Selfhost Settings")
-		settings.update(
-			{
-				"keycloak_url": self.keycloak.url,
-				"keycloak_realm": "cloud",
-				"keycloak_client_id": "dashboard",
-				"keycloak_client_secret": "dashboard-secret",
-				"keycloak_admin_username": self.keycloak.username,
-				"keycloak_admin_password": self.keycloak.password,
-			}
-		)
-		settings.save()
+		use_keycloak_admin_standin(self.keycloak)
 
 	def tearDown(self):
 		self.keycloak.stop()

@@ -15,7 +15,6 @@ from urllib.parse import parse_qs, urlsplit
 import frappe
 import jwt
 import requests
-from frappe.utils import get_site_url
 
 try:
 	from frappe.tests import IntegrationTestCase
@@ -24,6 +23,7 @@ except ImportError:  # Frappe 15
 
 from press_selfhost.integrations.keycloak import BACKCHANNEL_LOGOUT_EVENT
 from press_selfhost.keycloak_login import STATE_COOKIE, _state_key
+from tests.support.frappe_fixtures import running_site_url
 from tests.support.oidc_provider import OIDCProvider
 
 CLIENT_SECRET = "bench-dashboard-secret"
@@ -35,13 +35,7 @@ class TestKeycloakLogin(IntegrationTestCase):
 	@classmethod
 	def setUpClass(cls):
 		super().setUpClass()
-		cls.site_url = get_site_url(frappe.local.site)
-		try:
-			requests.get(f"{cls.site_url}/api/method/ping", timeout=5)
-		except requests.ConnectionError:
-			raise AssertionError(
-				f"these tests need the bench's web server at {cls.site_url} (bench start)"
-			) from None
+		cls.site_url = running_site_url()
 		cls.callback = f"{cls.site_url}/auth/keycloak/callback"
 		workdir = Path(frappe.get_site_path("private", "keycloak-test"))
 		workdir.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,7 @@ from press_selfhost.bootstrap_records import TENANT_APP
 from press_selfhost.keycloak_login import bootstrap_realm
 from press_selfhost.tenant_sso import SITE_CONFIG_KEY
 from tests.standins.keycloak_admin import KeycloakAdminStandIn
+from tests.support.frappe_fixtures import use_keycloak_admin_standin
 
 
 class TestSiteSSO(IntegrationTestCase):
@@ -55,18 +56,7 @@ class TestSiteSSO(IntegrationTestCase):
 		# switch would be refused (test_a_switch_while_a_config_push_is_on_its_way_is_refused).
 		frappe.db.set_single_value("Press Settings", "disable_agent_job_deduplication", 1)
 		self.keycloak = KeycloakAdminStandIn().start()
-		settings = frappe.get_single("Selfhost Settings")
-		settings.update(
-			{
-				"keycloak_url": self.keycloak.url,
-				"keycloak_realm": "cloud",
-				"keycloak_client_id": "dashboard",
-				"keycloak_client_secret": "dashboard-secret",
-				"keycloak_admin_username": self.keycloak.username,
-				"keycloak_admin_password": self.keycloak.password,
-			}
-		)
-		settings.save()
+		use_keycloak_admin_standin(self.keycloak)
 		bootstrap_realm()
 		self.plan = create_test_plan("Site")
 		frappe.db.set_value("Site Plan", self.plan.name, "allow_keycloak_sso", 1)

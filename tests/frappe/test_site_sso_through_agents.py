@@ -22,6 +22,7 @@ from press_selfhost.bootstrap_records import TENANT_APP
 from press_selfhost.keycloak_login import bootstrap_realm
 from press_selfhost.tenant_sso import SITE_CONFIG_KEY
 from tests.standins.keycloak_admin import KeycloakAdminStandIn
+from tests.support.frappe_fixtures import use_keycloak_admin_standin
 
 APP_SERVER, DOMAIN = through_agents.APP_SERVER, through_agents.DOMAIN
 KEYCLOAK_FIELDS = ("keycloak_url", "keycloak_realm", "keycloak_client_id", "keycloak_admin_username")
@@ -63,18 +64,7 @@ class TestSiteSSOThroughAgents(through_agents.ThroughAgentsTestCase):
 		# it off)
 		frappe.db.set_single_value("Press Settings", "disable_agent_job_deduplication", 0)
 		self.keycloak.reset()
-		settings = frappe.get_single("Selfhost Settings")
-		settings.update(
-			{
-				"keycloak_url": self.keycloak.url,
-				"keycloak_realm": "cloud",
-				"keycloak_client_id": "dashboard",
-				"keycloak_client_secret": "dashboard-secret",
-				"keycloak_admin_username": self.keycloak.username,
-				"keycloak_admin_password": self.keycloak.password,
-			}
-		)
-		settings.save(ignore_permissions=True)
+		use_keycloak_admin_standin(self.keycloak)
 		bootstrap_realm()
 		frappe.db.commit()
 		frappe.clear_document_cache("Selfhost Settings", "Selfhost Settings")

@@ -1,6 +1,8 @@
 """Fixtures shared by the bench tests (tests/frappe/), which import Frappe; CI never imports this module."""
 
 import frappe
+import requests
+from frappe.utils import get_site_url
 from frappe.utils.password import get_decrypted_password, set_encrypted_password
 
 # What bootstrap writes into the Press Settings Single (bootstrap_records._press_settings).
@@ -55,3 +57,29 @@ def restore_press_settings(saved: dict) -> None:
 		)
 	else:
 		frappe.db.delete("__Auth", {"doctype": "Press Settings", "fieldname": PRESS_SETTINGS_SECRET})
+
+
+def use_keycloak_admin_standin(keycloak) -> None:
+	"""Point Selfhost Settings at a KeycloakAdminStandIn: realm cloud, the dashboard client, its admin."""
+	settings = frappe.get_single("Selfhost Settings")
+	settings.update(
+		{
+			"keycloak_url": keycloak.url,
+			"keycloak_realm": "cloud",
+			"keycloak_client_id": "dashboard",
+			"keycloak_client_secret": "dashboard-secret",
+			"keycloak_admin_username": keycloak.username,
+			"keycloak_admin_password": keycloak.password,
+		}
+	)
+	settings.save(ignore_permissions=True)
+
+
+def running_site_url() -> str:
+	"""The site's URL, once its web server answers: the login tests go through it as browsers do."""
+	site_url = get_site_url(frappe.local.site)
+	try:
+		requests.get(f"{site_url}/api/method/ping", timeout=5)
+	except requests.ConnectionError:
+		raise AssertionError(f"these tests need the bench's web server at {site_url} (bench start)") from None
+	return site_url
