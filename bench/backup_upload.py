@@ -1,7 +1,7 @@
 """Benchmark: our encrypted streaming backup upload against boto3's own `upload_file`, same server, same run.
 
 Uploads a 1 GiB file to a moto S3 server (its own process, standing in for MinIO) once with raw
-`upload_file` (the baseline) and once with `storage.upload_encrypted`, each in a fresh subprocess so
+`upload_file` (the baseline) and once with `s3.upload_encrypted`, each in a fresh subprocess so
 its peak RSS is its own. Prints the throughput ratio (target ≥ 0.9) and the peak RSS above the
 process baseline (target ≤ 64 MiB). Run: `.venv/bin/python bench/backup_upload.py [size in MiB]`.
 """
@@ -29,10 +29,10 @@ def measure(method: str, endpoint: str, path: str) -> None:
 	"""Child process: import everything, note the baseline, upload once, report time and peak RSS growth."""
 	from boto3.s3.transfer import TransferConfig
 
-	from press_selfhost.backup_encryption import BackupKeyring
-	from press_selfhost.integrations import storage
+	from press_selfhost.backups import s3
+	from press_selfhost.backups.encryption import BackupKeyring
 
-	client = storage.storage_client(storage.StorageSettings(endpoint, ACCESS_KEY, SECRET_KEY))
+	client = s3.storage_client(s3.StorageSettings(endpoint, ACCESS_KEY, SECRET_KEY))
 	keyring = BackupKeyring.from_secrets(ENCRYPTION_KEY)
 	client.head_bucket(Bucket=BUCKET)  # warm the connection and the client's lazy state
 	baseline = peak_rss_bytes()
@@ -41,9 +41,7 @@ def measure(method: str, endpoint: str, path: str) -> None:
 		client.upload_file(path, BUCKET, "raw.bin", Config=TransferConfig())
 	else:
 		with open(path, "rb") as source:
-			storage.upload_encrypted(
-				client, BUCKET, "encrypted.bin.enc", source, keyring, "bench.example.com"
-			)
+			s3.upload_encrypted(client, BUCKET, "encrypted.bin.enc", source, keyring, "bench.example.com")
 	elapsed = time.perf_counter() - started
 	print(json.dumps({"seconds": elapsed, "rss_growth": peak_rss_bytes() - baseline}))
 
@@ -70,11 +68,9 @@ def start_server() -> tuple[subprocess.Popen, str]:
 	)
 	wait_until(lambda: port_accepts(port), what="moto server")
 	endpoint = f"http://127.0.0.1:{port}"
-	from press_selfhost.integrations import storage
+	from press_selfhost.backups import s3
 
-	storage.storage_client(storage.StorageSettings(endpoint, ACCESS_KEY, SECRET_KEY)).create_bucket(
-		Bucket=BUCKET
-	)
+	s3.storage_client(s3.StorageSettings(endpoint, ACCESS_KEY, SECRET_KEY)).create_bucket(Bucket=BUCKET)
 	return server, endpoint
 
 

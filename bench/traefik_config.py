@@ -6,7 +6,7 @@ target is at most 12, and 10,000 sites should take at most 100 ms.
 
 import time
 
-from press_selfhost.integrations.traefik import (
+from press_selfhost.routing.traefik import (
 	Route,
 	RoutingSettings,
 	SiteStatus,

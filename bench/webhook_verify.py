@@ -25,7 +25,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from press_selfhost.integrations.lago import _public_key, verify_webhook
+from press_selfhost.billing.lago import _public_key, verify_webhook
 from tests.support.lago_signer import LagoSigner
 
 TARGET = 1.5

@@ -20,10 +20,10 @@ def bootstrap(context, dry_run=False):
 	"""Create or update the Press records self-hosting needs (idempotent), and print what was done."""
 	import frappe
 
-	from press_selfhost.bootstrap import BootstrapStopped
-	from press_selfhost.bootstrap import bootstrap as run_bootstrap
-	from press_selfhost.bootstrap_plan import Operation, summary_table
 	from press_selfhost.errors import ConfigurationError
+	from press_selfhost.setup.bootstrap import BootstrapStopped
+	from press_selfhost.setup.bootstrap import bootstrap as run_bootstrap
+	from press_selfhost.setup.bootstrap_plan import Operation, summary_table
 
 	frappe.init(get_site(context))
 	frappe.connect()
@@ -56,8 +56,8 @@ def doctor(context, as_json=False, send_test_mail=False):
 	"""
 	import frappe
 
-	from press_selfhost.doctor import all_ok, results_json, results_text
-	from press_selfhost.service_checks import run_doctor
+	from press_selfhost.setup.doctor import all_ok, results_json, results_text
+	from press_selfhost.setup.service_checks import run_doctor
 
 	frappe.init(get_site(context))
 	frappe.connect()
@@ -76,7 +76,7 @@ def doctor(context, as_json=False, send_test_mail=False):
 @click.option("--html", is_flag=True, help="Print the HTML form instead of the text form.")
 def preview_mail(template, html=False):
 	"""Render one of the platform's mails with sample values (no site needed)."""
-	from press_selfhost.mail_templates import main
+	from press_selfhost.mail.templates import main
 
 	raise SystemExit(main([template, *(["--html"] if html else [])]))
 

@@ -14,10 +14,10 @@ required_apps = ["frappe/press"]
 # (tests/test_frappe_shell.py refuses it).
 doc_events = {
 	# Lago billing: Press → Lago sync.
-	"Team": {"after_insert": "press_selfhost.jobs.on_team_created"},
-	"Site Plan Change": {"after_insert": "press_selfhost.jobs.on_site_plan_change"},
+	"Team": {"after_insert": "press_selfhost.billing.jobs.on_team_created"},
+	"Site Plan Change": {"after_insert": "press_selfhost.billing.jobs.on_site_plan_change"},
 	# Tenant-site SSO: Site.archive sends "Archive Site"; the site's Keycloak client goes with it.
-	"Agent Job": {"after_insert": "press_selfhost.site_sso.on_agent_job_insert"},
+	"Agent Job": {"after_insert": "press_selfhost.identity.site_sso.on_agent_job_insert"},
 }
 
 # Tenant-site SSO: the per-plan switch, the per-site flag, and the internal site config key.
@@ -36,27 +36,27 @@ scheduler_events = {
 	"cron": {
 		# Lago billing: inbox retries and the tenant lifecycle clock.
 		"*/5 * * * *": [
-			"press_selfhost.inbox.retry_failed_events",
-			"press_selfhost.jobs.advance_tenants",
+			"press_selfhost.webhooks.inbox.retry_failed_events",
+			"press_selfhost.billing.jobs.advance_tenants",
 		],
 		# Backups: Press takes them without offsite (the stock Agent cannot reach MinIO); we ship them, encrypted.
-		"*/10 * * * *": ["press_selfhost.backup_shipper.ship_pending_backups"],
+		"*/10 * * * *": ["press_selfhost.backups.shipper.ship_pending_backups"],
 		# Backups: take each site's backups on its plan's schedule (Backup Policy), retrying failures.
-		"*/15 * * * *": ["press_selfhost.scheduled_backups.take_scheduled_backups"],
+		"*/15 * * * *": ["press_selfhost.backups.scheduler.take_scheduled_backups"],
 	},
 	# Doctor: the Selfhost workspace shows each service's state from the last run (no test mail).
-	"hourly_long": ["press_selfhost.service_checks.run_scheduled_doctor"],
+	"hourly_long": ["press_selfhost.setup.service_checks.run_scheduled_doctor"],
 	"daily": [
-		"press_selfhost.jobs.report_usage",
-		"press_selfhost.backup_shipper.abort_stale_uploads",
+		"press_selfhost.billing.jobs.report_usage",
+		"press_selfhost.backups.shipper.abort_stale_uploads",
 	],
 }
 
 # Restore links (Remote File URLs) are served decrypted at /press-selfhost-backup/<file name>.
-page_renderer = ["press_selfhost.backup_download.BackupDownloadPage"]
+page_renderer = ["press_selfhost.backups.download.BackupDownloadPage"]
 
 # Keycloak SSO: a Frappe logout from anywhere also ends the Keycloak session.
-on_logout = "press_selfhost.keycloak_login.forget_session"
+on_logout = "press_selfhost.identity.dashboard_login.forget_session"
 
 # Keycloak SSO: the dashboard's "Log in with <realm>" and "Google" buttons lead to our verified login
 # (/auth/keycloak/login), not to Frappe's Social Login Key callback; Press's dashboard stays unpatched.
@@ -72,7 +72,7 @@ override_whitelisted_methods = {
 }
 
 # Bootstrap: create Press's self-hosting records right after install when settings allow.
-after_install = "press_selfhost.bootstrap.after_install"
+after_install = "press_selfhost.setup.bootstrap.after_install"
 
 # Keycloak SSO: a signup (and so a first Keycloak login) must not depend on ip-api.com.
-override_doctype_class = {"Account Request": "press_selfhost.overrides.SelfhostAccountRequest"}
+override_doctype_class = {"Account Request": "press_selfhost.identity.overrides.SelfhostAccountRequest"}

@@ -49,7 +49,7 @@ def smtp_server():
 @pytest.fixture
 def storage_settings(s3_server):
 	"""MinIO settings against the S3 stand-in, with bucket names of their own so tests never share state."""
-	from press_selfhost.integrations.storage import StorageSettings
+	from press_selfhost.backups.s3 import StorageSettings
 
 	suffix = uuid.uuid4().hex[:8]
 	return StorageSettings(

@@ -11,7 +11,7 @@ from press_selfhost.errors import (
 	ServiceRejectedError,
 	ServiceUnavailableError,
 )
-from press_selfhost.integrations.agent import AgentClient, AgentSettings, JobStatus, redact
+from press_selfhost.routing.agent import AgentClient, AgentSettings, JobStatus, redact
 from tests.standins.agent import AgentStandIn
 from tests.support.processes import free_port
 

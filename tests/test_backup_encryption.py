@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from press_selfhost.backup_encryption import (
+from press_selfhost.backups.encryption import (
 	HEADER,
 	TAG_SIZE,
 	BackupHeader,

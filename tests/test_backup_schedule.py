@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from press_selfhost.backup_schedule import (
+from press_selfhost.backups.schedule import (
 	Attempt,
 	BackupPolicy,
 	RetryPolicy,

@@ -16,7 +16,7 @@ import time
 import pytest
 import urllib3
 
-from press_selfhost.bench_gateway import ALLOWED_PORTS, bench_ports
+from press_selfhost.routing.bench_gateway import ALLOWED_PORTS, bench_ports
 from tests.support.compose import load_raw
 from tests.support.processes import stop_process, wait_until
 
@@ -83,7 +83,7 @@ def start_gateway(tmp_path, *extra_arguments: str) -> dict:
 			[
 				sys.executable,
 				"-m",
-				"press_selfhost.bench_gateway",
+				"press_selfhost.routing.bench_gateway",
 				"--listen",
 				GATEWAY_HOST,
 				"--benches",
@@ -196,7 +196,11 @@ def test_compose_runs_the_gateway_on_the_frontend_gateway_address():
 	document = load_raw()
 	service = document["services"]["bench-gateway"]
 	command = service["command"]
-	assert command[:3] == ["/home/frappe/frappe-bench/env/bin/python", "-m", "press_selfhost.bench_gateway"]
+	assert command[:3] == [
+		"/home/frappe/frappe-bench/env/bin/python",
+		"-m",
+		"press_selfhost.routing.bench_gateway",
+	]
 	listen = command[command.index("--listen") + 1]
 	ipam = document["networks"]["frontend"]["ipam"]["config"][0]
 	assert listen == ipam["gateway"] == "${BENCH_GATEWAY_ADDRESS:?set BENCH_GATEWAY_ADDRESS in compose/.env}"

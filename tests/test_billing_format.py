@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from press_selfhost.billing_format import (
+from press_selfhost.billing.format import (
 	describe_period,
 	format_date,
 	format_money,

@@ -11,9 +11,9 @@ import re
 
 import pytest
 
-from press_selfhost.bootstrap_plan import plan_bootstrap
-from press_selfhost.proxy_agent.app import ProxyAgentConfig
-from press_selfhost.proxy_agent.password import hash_password
+from press_selfhost.routing.proxy_agent.app import ProxyAgentConfig
+from press_selfhost.routing.proxy_agent.password import hash_password
+from press_selfhost.setup.bootstrap_plan import plan_bootstrap
 from tests.support.agent_entrypoint import PLATFORM_TEMPLATE
 from tests.support.compose import Interpolator, load_raw
 from tests.test_bootstrap_plan import PRESS_AUG_2026, PRESS_FEB_2025, SETTINGS

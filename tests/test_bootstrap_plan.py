@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from press_selfhost.bootstrap_plan import (
+from press_selfhost.errors import ConfigurationError
+from press_selfhost.setup.bootstrap_plan import (
 	Operation,
 	fingerprint,
 	named,
@@ -15,7 +16,7 @@ from press_selfhost.bootstrap_plan import (
 	summary_rows,
 	summary_table,
 )
-from press_selfhost.bootstrap_records import (
+from press_selfhost.setup.bootstrap_records import (
 	BootstrapSettings,
 	InsertMethod,
 	PressCapabilities,
@@ -25,7 +26,6 @@ from press_selfhost.bootstrap_records import (
 	parse_site_plans,
 	settings_from_values,
 )
-from press_selfhost.errors import ConfigurationError
 
 SERVER_FIELDS = {
 	"hostname",

@@ -11,7 +11,7 @@ import re
 import subprocess
 import sys
 
-from press_selfhost.proxy_agent.password import verify_password
+from press_selfhost.routing.proxy_agent.password import verify_password
 from tests.support.compose import Interpolator, load_raw
 from tests.test_proxy_agent import call
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pymysql
 import pytest
 
-from press_selfhost.delivery import inbox_key, is_duplicate_entry, retry_delay_seconds
+from press_selfhost.webhooks.delivery import inbox_key, is_duplicate_entry, retry_delay_seconds
 
 DOCTYPE = (
 	Path(__file__).parent.parent / "press_selfhost/press_selfhost/doctype/webhook_event/webhook_event.json"

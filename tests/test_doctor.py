@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from press_selfhost.doctor import (
+from press_selfhost.setup.doctor import (
 	REDACTED,
 	Check,
 	CheckFailed,

@@ -4,7 +4,14 @@ import dataclasses
 
 import pytest
 
-from press_selfhost.doctor import (
+from press_selfhost.identity.keycloak_admin import (
+	AdminCredentials,
+	DashboardClient,
+	KeycloakAdmin,
+	RealmPolicy,
+	ensure_realm,
+)
+from press_selfhost.setup.doctor import (
 	KEYCLOAK_BOOTSTRAP_FIX,
 	configured_checks,
 	dashboard_callback_url,
@@ -12,13 +19,6 @@ from press_selfhost.doctor import (
 	results_json,
 	results_text,
 	run_checks,
-)
-from press_selfhost.integrations.keycloak_admin import (
-	AdminCredentials,
-	DashboardClient,
-	KeycloakAdmin,
-	RealmPolicy,
-	ensure_realm,
 )
 from tests.standins.keycloak_admin import KeycloakAdminStandIn
 

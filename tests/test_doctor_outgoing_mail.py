@@ -2,7 +2,7 @@
 
 import secrets
 
-from press_selfhost.doctor import configured_checks, outgoing_mail_check, results_json, run_checks
+from press_selfhost.setup.doctor import configured_checks, outgoing_mail_check, results_json, run_checks
 from tests.support.processes import free_port
 
 

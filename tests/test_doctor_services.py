@@ -10,7 +10,11 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 
-from press_selfhost.doctor import (
+from press_selfhost.backups import s3
+from press_selfhost.routing.proxy_agent.app import ProxyAgent, ProxyAgentConfig
+from press_selfhost.routing.proxy_agent.password import hash_password
+from press_selfhost.routing.traefik import Route, SiteStatus
+from press_selfhost.setup.doctor import (
 	SECRET_SETTINGS,
 	STACK_LAGO_WEBHOOK_URL,
 	Check,
@@ -29,10 +33,6 @@ from press_selfhost.doctor import (
 	routing_endpoint_check,
 	run_checks,
 )
-from press_selfhost.integrations import storage
-from press_selfhost.integrations.traefik import Route, SiteStatus
-from press_selfhost.proxy_agent.app import ProxyAgent, ProxyAgentConfig
-from press_selfhost.proxy_agent.password import hash_password
 from tests.standins.agent import AgentStandIn
 from tests.standins.lago import LagoStandIn
 from tests.standins.postal import PostalStandIn
@@ -198,28 +198,28 @@ def test_routing_endpoint_wrong_token_wrong_domain_errors_and_down(press):
 
 
 def test_minio_buckets_as_ensure_buckets_left_them_pass(buckets):
-	storage.ensure_buckets(storage.storage_client(buckets), buckets)
+	s3.ensure_buckets(s3.storage_client(buckets), buckets)
 	result = only(minio_buckets_check(buckets), [buckets.secret_key])
 	assert result.ok, result
 	assert "match their configuration" in result.detail
 
 
 def test_minio_drift_is_reported_and_left_alone(buckets):
-	client = storage.storage_client(buckets)
-	storage.ensure_buckets(client, buckets)
+	client = s3.storage_client(buckets)
+	s3.ensure_buckets(client, buckets)
 	client.delete_bucket_policy(Bucket=buckets.public_bucket)
 	result = only(minio_buckets_check(buckets), [buckets.secret_key])
 	assert not result.ok
 	assert result.detail == f"{buckets.public_bucket} is not anonymously readable (and only readable)"
 	assert "press-selfhost bootstrap" in result.fix
-	assert storage.bucket_policy(client, buckets.public_bucket) is None  # the doctor changed nothing
+	assert s3.bucket_policy(client, buckets.public_bucket) is None  # the doctor changed nothing
 
 
 def test_minio_missing_buckets_and_down(buckets):
 	missing = only(minio_buckets_check(buckets), [buckets.secret_key])
 	assert not missing.ok and f"bucket {buckets.backups_bucket} is missing" in missing.detail
 	# (A wrong key cannot be shown here: moto's S3, MinIO's stand-in, accepts any signature.)
-	down = storage.StorageSettings(unused_url(), buckets.access_key, buckets.secret_key)
+	down = s3.StorageSettings(unused_url(), buckets.access_key, buckets.secret_key)
 	unreachable = only(minio_buckets_check(down, timeout=3), [buckets.secret_key])
 	assert not unreachable.ok
 	assert "unreachable" in unreachable.detail or "no answer" in unreachable.detail
@@ -296,7 +296,7 @@ def test_postal_wrong_key_and_down(postal):
 def test_every_check_follows_the_settings_and_scrubs_every_secret(
 	agent, proxy_agent, press, lago, postal, buckets
 ):
-	storage.ensure_buckets(storage.storage_client(buckets), buckets)
+	s3.ensure_buckets(s3.storage_client(buckets), buckets)
 	lago.add_webhook_endpoint(lago_webhook_url(DOMAIN))
 	values = {
 		"domain": DOMAIN,

@@ -73,7 +73,7 @@ def controller_class_renamed(app):
 
 
 def hook_names_missing_function(app):
-	add_hook(app, 'doc_events = {"Site": {"after_insert": "press_selfhost.settings.no_such_function"}}')
+	add_hook(app, 'doc_events = {"Site": {"after_insert": "press_selfhost.setup.settings.no_such_function"}}')
 
 
 def hook_names_missing_module(app):
@@ -81,7 +81,7 @@ def hook_names_missing_module(app):
 
 
 def hook_assigned_twice(app):
-	add_hook(app, 'doc_events = {"Site": {"on_update": "press_selfhost.settings.validate_settings"}}')
+	add_hook(app, 'doc_events = {"Site": {"on_update": "press_selfhost.setup.settings.validate_settings"}}')
 
 
 def hook_names_other_app(app):

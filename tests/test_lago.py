@@ -10,19 +10,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from press_selfhost.errors import (
-	ConfigurationError,
-	ServiceRejectedError,
-	ServiceUnavailableError,
-	WebhookVerificationError,
-)
-from press_selfhost.integrations.lago import (
+from press_selfhost.billing.lago import (
 	LagoEventType,
 	LagoGateway,
 	UsageRecord,
 	lago_plan_code,
 	usage_transaction_id,
 	verify_webhook,
+)
+from press_selfhost.errors import (
+	ConfigurationError,
+	ServiceRejectedError,
+	ServiceUnavailableError,
+	WebhookVerificationError,
 )
 from tests.standins.lago import LagoStandIn
 from tests.support.lago_signer import LagoSigner

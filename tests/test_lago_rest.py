@@ -1,14 +1,13 @@
 """Lago: sites per team on each team's platform subscription, and a team's billing for the dashboard
-(press_selfhost.lago_billing), against the Lago API stand-in."""
+(press_selfhost.billing.invoices), against the Lago API stand-in."""
 
 import uuid
 from datetime import datetime, timezone
 
 import pytest
 
-from press_selfhost import lago_billing, lifecycle
-from press_selfhost.errors import CustomerFacingError, ServiceRejectedError, ServiceUnavailableError
-from press_selfhost.integrations.lago import (
+from press_selfhost.billing import invoices, lifecycle
+from press_selfhost.billing.lago import (
 	SITES_METRIC,
 	LagoGateway,
 	LagoWebhook,
@@ -18,6 +17,7 @@ from press_selfhost.integrations.lago import (
 	team_subscription_id,
 	usage_transaction_id,
 )
+from press_selfhost.errors import CustomerFacingError, ServiceRejectedError, ServiceUnavailableError
 from tests.standins.lago import LagoStandIn
 
 API_KEY = "lago-rest-secret-api-key"
@@ -135,23 +135,23 @@ def _refusal(call, *args) -> CustomerFacingError:
 
 def test_checkout_url_or_a_clear_refusal(lago, gateway):
 	gateway.ensure_customer("4f1c2ab39d")
-	url = lago_billing.checkout_url(gateway, "4f1c2ab39d")["checkout_url"]
+	url = invoices.checkout_url(gateway, "4f1c2ab39d")["checkout_url"]
 	assert url.startswith("https://checkout.stripe.com/")
 	assert lago.requests_to("POST", "/api/v1/customers/4f1c2ab39d/checkout_url")
 
-	unknown = _refusal(lago_billing.checkout_url, gateway, "never-synced")
-	assert (unknown.http_status, unknown.message) == (409, lago_billing.NOT_SET_UP)
+	unknown = _refusal(invoices.checkout_url, gateway, "never-synced")
+	assert (unknown.http_status, unknown.message) == (409, invoices.NOT_SET_UP)
 	lago.payment_provider = None
-	no_provider = _refusal(lago_billing.checkout_url, gateway, "4f1c2ab39d")
+	no_provider = _refusal(invoices.checkout_url, gateway, "4f1c2ab39d")
 	assert no_provider.http_status == 409 and "Payments are not enabled" in no_provider.message
 	lago.fail_next(503, path_pattern="checkout_url")
-	down = _refusal(lago_billing.checkout_url, gateway, "4f1c2ab39d")
-	assert (down.http_status, down.message) == (503, lago_billing.UNAVAILABLE)
+	down = _refusal(invoices.checkout_url, gateway, "4f1c2ab39d")
+	assert (down.http_status, down.message) == (503, invoices.UNAVAILABLE)
 
 
 def test_a_wrong_api_key_is_the_admins_problem_not_the_customers(lago):
-	refused = _refusal(lago_billing.invoices, LagoGateway(lago.url, "wrong-key"), "4f1c2ab39d")
-	assert (refused.http_status, refused.message) == (503, lago_billing.UNAVAILABLE)
+	refused = _refusal(invoices.invoices, LagoGateway(lago.url, "wrong-key"), "4f1c2ab39d")
+	assert (refused.http_status, refused.message) == (503, invoices.UNAVAILABLE)
 	assert isinstance(refused.__cause__, Exception) and "wrong-key" not in str(refused.__cause__)
 
 
@@ -161,10 +161,10 @@ def test_invoices_page_by_page_newest_first(lago, gateway):
 		for month in range(1, 12)
 	]
 	lago.add_invoice("90ee1d7c2b")  # another team's
-	first = lago_billing.invoices(gateway, "4f1c2ab39d", "1", "4")  # as strings, as Frappe passes them
+	first = invoices.invoices(gateway, "4f1c2ab39d", "1", "4")  # as strings, as Frappe passes them
 	assert (first["page"], first["per_page"], first["total_pages"], first["total_count"]) == (1, 4, 3, 11)
 	assert [row["name"] for row in first["invoices"]] == [i["lago_id"] for i in reversed(created)][:4]
-	last = lago_billing.invoices(gateway, "4f1c2ab39d", 3, 4)
+	last = invoices.invoices(gateway, "4f1c2ab39d", 3, 4)
 	assert [row["name"] for row in last["invoices"]] == [i["lago_id"] for i in created[:3][::-1]]
 	row = last["invoices"][-1]
 	assert row == {
@@ -179,53 +179,50 @@ def test_invoices_page_by_page_newest_first(lago, gateway):
 		"formatted_total": "EUR 10.01",
 		"pdf_url": None,
 	}
-	assert lago_billing.invoices(gateway, "4f1c2ab39d", 1, 1000)["per_page"] == lago_billing.MAX_PER_PAGE
+	assert invoices.invoices(gateway, "4f1c2ab39d", 1, 1000)["per_page"] == invoices.MAX_PER_PAGE
 	assert lago.requests_to("GET", "/api/v1/invoices")[-1].query["per_page"] == ["100"]
 	for page, per_page in ((0, 20), ("x", 20), (1, -5)):
-		assert _refusal(lago_billing.invoices, gateway, "4f1c2ab39d", page, per_page).http_status == 400
-	assert lago_billing.invoices(gateway, "never-synced")["invoices"] == []
+		assert _refusal(invoices.invoices, gateway, "4f1c2ab39d", page, per_page).http_status == 400
+	assert invoices.invoices(gateway, "never-synced")["invoices"] == []
 
 
 def test_an_invoice_pdf_only_for_its_own_team(lago, gateway):
 	ready = lago.add_invoice("4f1c2ab39d", file_url="https://lago.example.com/invoice.pdf")
 	queued = lago.add_invoice("4f1c2ab39d")
 	theirs = lago.add_invoice("90ee1d7c2b", file_url="https://lago.example.com/theirs.pdf")
-	assert lago_billing.invoice_pdf_url(gateway, "4f1c2ab39d", ready["lago_id"]) == {
+	assert invoices.invoice_pdf_url(gateway, "4f1c2ab39d", ready["lago_id"]) == {
 		"invoice": ready["lago_id"],
 		"pdf_url": "https://lago.example.com/invoice.pdf",
 		"ready": True,
 	}
-	assert lago_billing.invoice_pdf_url(gateway, "4f1c2ab39d", queued["lago_id"])["ready"] is False
+	assert invoices.invoice_pdf_url(gateway, "4f1c2ab39d", queued["lago_id"])["ready"] is False
 	downloads = len(lago.requests_to("POST", "/api/v1/invoices/.*/download"))
 
 	# another team's invoice is answered exactly as one that does not exist, and never downloaded
-	other = _refusal(lago_billing.invoice_pdf_url, gateway, "4f1c2ab39d", theirs["lago_id"])
-	missing = _refusal(lago_billing.invoice_pdf_url, gateway, "4f1c2ab39d", str(uuid.uuid4()))
+	other = _refusal(invoices.invoice_pdf_url, gateway, "4f1c2ab39d", theirs["lago_id"])
+	missing = _refusal(invoices.invoice_pdf_url, gateway, "4f1c2ab39d", str(uuid.uuid4()))
 	assert (
 		(other.http_status, other.message)
 		== (missing.http_status, missing.message)
-		== (404, lago_billing.NOT_FOUND)
+		== (404, invoices.NOT_FOUND)
 	)
 	assert len(lago.requests_to("POST", "/api/v1/invoices/.*/download")) == downloads
 
 	# what is not a Lago id never reaches Lago's URL
 	before = len(lago.requests)
 	for forged in ("../customers/90ee1d7c2b", f"{theirs['lago_id']}/download", "", None):
-		assert _refusal(lago_billing.invoice_pdf_url, gateway, "4f1c2ab39d", forged).http_status == 404
+		assert _refusal(invoices.invoice_pdf_url, gateway, "4f1c2ab39d", forged).http_status == 404
 	assert len(lago.requests) == before
 
 	lago.fail_next(500, path_pattern="download")
-	assert _refusal(lago_billing.invoice_pdf_url, gateway, "4f1c2ab39d", ready["lago_id"]).http_status == 503
+	assert _refusal(invoices.invoice_pdf_url, gateway, "4f1c2ab39d", ready["lago_id"]).http_status == 503
 
 
 def test_an_invoice_payment_url_only_for_its_own_team(lago, gateway):
 	pending = lago.add_invoice("4f1c2ab39d")
 	paid = lago.add_invoice("4f1c2ab39d", payment_status="succeeded")
 	theirs = lago.add_invoice("90ee1d7c2b")
-	url = lago_billing.invoice_payment_url(gateway, "4f1c2ab39d", pending["lago_id"])["payment_url"]
+	url = invoices.invoice_payment_url(gateway, "4f1c2ab39d", pending["lago_id"])["payment_url"]
 	assert url == f"https://checkout.stripe.com/c/pay/{pending['lago_id']}"
-	assert lago_billing.invoice_payment_url(gateway, "4f1c2ab39d", paid["lago_id"])["payment_url"] is None
-	assert (
-		_refusal(lago_billing.invoice_payment_url, gateway, "4f1c2ab39d", theirs["lago_id"]).http_status
-		== 404
-	)
+	assert invoices.invoice_payment_url(gateway, "4f1c2ab39d", paid["lago_id"])["payment_url"] is None
+	assert _refusal(invoices.invoice_payment_url, gateway, "4f1c2ab39d", theirs["lago_id"]).http_status == 404

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from press_selfhost.integrations.lago import LagoEventType, LagoWebhook
-from press_selfhost.lifecycle import (
+from press_selfhost.billing.lago import LagoEventType, LagoWebhook
+from press_selfhost.billing.lifecycle import (
 	EVENT_TYPES,
 	TRANSITIONS,
 	Archive,

@@ -1,7 +1,7 @@
 """Every mail the lifecycle can ask for renders with what the webhook said plus what Lago's API adds.
 
 The webhooks are built from the Lago stand-in's invoices (Lago's JSON shapes), go through the pure
-lifecycle, are completed by mail_context against the stand-in and rendered as press_selfhost.mail
+lifecycle, are completed by mail_context against the stand-in and rendered as press_selfhost.mail.send
 renders them: a template needing a value nobody provides fails here, not in a customer's inbox.
 """
 
@@ -11,9 +11,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from press_selfhost.errors import ServiceUnavailableError
-from press_selfhost.integrations.lago import LagoGateway, LagoWebhook
-from press_selfhost.lifecycle import (
+from press_selfhost.billing.lago import LagoGateway, LagoWebhook
+from press_selfhost.billing.lifecycle import (
 	EVENT_TYPES,
 	GracePeriodChecked,
 	Notify,
@@ -29,8 +28,9 @@ from press_selfhost.lifecycle import (
 	lago_event,
 	transition,
 )
-from press_selfhost.mail_context import completed_context
-from press_selfhost.mail_templates import TEMPLATES, platform_values, render
+from press_selfhost.errors import ServiceUnavailableError
+from press_selfhost.mail.context import completed_context
+from press_selfhost.mail.templates import TEMPLATES, platform_values, render
 from tests.standins.lago import LagoStandIn
 
 SITE = "acme.example.com"
@@ -57,7 +57,7 @@ def gateway(lago):
 
 
 def mail(notify: Notify, gateway: LagoGateway):
-	"""What press_selfhost.jobs.notify and mail.send_template_mail do, without Frappe."""
+	"""What press_selfhost.billing.jobs.notify and mail.send_template_mail do, without Frappe."""
 	context = {"site": SITE, "team": "team-1", **notify.context}
 	completed = completed_context(notify.template, context, lambda: gateway)
 	defaults = platform_values("example.com", SITE) | {"support_email": "support@example.com"}

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from press_selfhost.errors import ConfigurationError
-from press_selfhost.mail_templates import TEMPLATE_DIR, TEMPLATES, platform_values, render, sample_context
+from press_selfhost.mail.templates import TEMPLATE_DIR, TEMPLATES, platform_values, render, sample_context
 
 EXPECTED = {
 	"verify_email",
@@ -96,7 +96,7 @@ def test_an_unknown_template_is_refused_with_the_known_ones():
 
 def test_preview_command_prints_subject_tag_and_body():
 	result = subprocess.run(
-		[sys.executable, "-m", "press_selfhost.mail_templates", "site_archived"],
+		[sys.executable, "-m", "press_selfhost.mail.templates", "site_archived"],
 		capture_output=True,
 		text=True,
 		check=True,

@@ -15,7 +15,7 @@ from press_selfhost.errors import (
 	ServiceRejectedError,
 	ServiceUnavailableError,
 )
-from press_selfhost.integrations.postal import (
+from press_selfhost.mail.postal import (
 	Attachment,
 	OutgoingMail,
 	PostalClient,
@@ -24,7 +24,7 @@ from press_selfhost.integrations.postal import (
 	parse_event,
 	send_smtp,
 )
-from press_selfhost.mail_status import MailStatus, delivery_update, next_status, suppression_key
+from press_selfhost.mail.status import MailStatus, delivery_update, next_status, suppression_key
 from tests.standins.postal import PostalStandIn, bounce_payload, delivery_payload, message_hash, webhook_body
 
 API_KEY = "postal-standin-api-key"

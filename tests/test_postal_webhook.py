@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from press_selfhost.errors import ConfigurationError, WebhookVerificationError
-from press_selfhost.integrations.postal import PostalEventType, load_public_key, verify_webhook
+from press_selfhost.mail.postal import PostalEventType, load_public_key, verify_webhook
 from tests.standins.postal import PostalSigner, bounce_payload, delivery_payload, webhook_body
 
 SIGNER = PostalSigner()

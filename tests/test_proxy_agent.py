@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from passlib.hash import pbkdf2_sha256
 
 from press_selfhost.errors import ConfigurationError
-from press_selfhost.integrations.agent import Job, JobStatus
-from press_selfhost.proxy_agent.app import PROXY_JOBS, ProxyAgent, ProxyAgentConfig
-from press_selfhost.proxy_agent.password import hash_password, verify_password
+from press_selfhost.routing.agent import Job, JobStatus
+from press_selfhost.routing.proxy_agent.app import PROXY_JOBS, ProxyAgent, ProxyAgentConfig
+from press_selfhost.routing.proxy_agent.password import hash_password, verify_password
 from tests.support.processes import free_port, port_accepts, stop_process, wait_until
 
 PASSWORD = "Xq3vR8tLpZ2mK9wN4bY7cF1dH6jS0aEe"  # 32 characters, as Server.validate_agent_password makes
@@ -294,7 +294,7 @@ class ProxyAgentProcess:
 				[
 					sys.executable,
 					"-m",
-					"press_selfhost.proxy_agent",
+					"press_selfhost.routing.proxy_agent",
 					"serve",
 					"--config",
 					str(self.config),

@@ -29,7 +29,7 @@ def test_every_claim_the_checks_read_holds():
 
 def test_a_renamed_function_or_module_is_caught():
 	assert check_dotted_paths("`press_selfhost.api.lago.webhook`", REPOSITORY) == []
-	assert check_dotted_paths("`press_selfhost.proxy_agent`", REPOSITORY) == []
+	assert check_dotted_paths("`press_selfhost.routing.proxy_agent`", REPOSITORY) == []
 	assert check_dotted_paths("run `press_selfhost.api.lago.web_hook`", REPOSITORY) == [
 		"README names press_selfhost.api.lago.web_hook, but press_selfhost.api.lago defines no web_hook"
 	]

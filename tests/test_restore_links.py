@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from press_selfhost.backup_encryption import BackupKeyring
+from press_selfhost.backups.encryption import BackupKeyring
+from press_selfhost.backups.restore_links import restore_link_query, verify_restore_link
 from press_selfhost.errors import RestoreLinkRefusedError
-from press_selfhost.restore_links import restore_link_query, verify_restore_link
 
 KEYRING = BackupKeyring.from_secrets("current-encryption-key-0123456789abcdef")
 SITE = "acme.example.com"

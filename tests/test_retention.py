@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from press_selfhost.backups.retention import RetentionPolicy, backups_to_delete, backups_to_keep
 from press_selfhost.errors import ConfigurationError
-from press_selfhost.retention import RetentionPolicy, backups_to_delete, backups_to_keep
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
 

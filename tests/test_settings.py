@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from press_selfhost.errors import ConfigurationError
-from press_selfhost.integrations.keycloak_admin import TwoFactor
-from press_selfhost.settings import (
+from press_selfhost.identity.keycloak_admin import TwoFactor
+from press_selfhost.setup.settings import (
 	REQUIRED_TOGETHER,
 	URL_FIELDS,
 	settings_problems,

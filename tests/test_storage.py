@@ -12,10 +12,10 @@ import requests
 from hypothesis import given
 from hypothesis import strategies as st
 
-from press_selfhost.backup_encryption import BackupKeyring, decrypt_stream
+from press_selfhost.backups import s3
+from press_selfhost.backups.encryption import BackupKeyring, decrypt_stream
+from press_selfhost.backups.retention import RetentionPolicy, backups_to_keep
 from press_selfhost.errors import BackupIntegrityError, ConfigurationError, ServiceUnavailableError
-from press_selfhost.integrations import storage
-from press_selfhost.retention import RetentionPolicy, backups_to_keep
 from tests.support.tcp_proxy import CuttableTCPProxy
 
 KEYRING = BackupKeyring.from_secrets("test-encryption-key-0123456789abcdef")
@@ -31,12 +31,12 @@ def settings(storage_settings):
 
 @pytest.fixture
 def client(settings):
-	return storage.storage_client(settings)
+	return s3.storage_client(settings)
 
 
 @pytest.fixture
 def bucket(client, settings):
-	storage.ensure_buckets(client, settings)
+	s3.ensure_buckets(client, settings)
 	return settings.backups_bucket
 
 
@@ -61,20 +61,20 @@ def sha256_of(path) -> str:
 
 
 def test_bootstrap_creates_and_configures_then_changes_nothing(client, settings):
-	first = storage.ensure_buckets(client, settings)
+	first = s3.ensure_buckets(client, settings)
 	assert f"created bucket {settings.backups_bucket}" in first.changes
 	assert f"enabled versioning on {settings.backups_bucket}" in first.changes
 	assert f"set the anonymous read-only policy on {settings.public_bucket}" in first.changes
 	assert len(first.changes) == 3 + 1 + 3 + 2 + 1
 
-	second = storage.ensure_buckets(client, settings)
+	second = s3.ensure_buckets(client, settings)
 	assert second.changes == []
 	assert str(second) == "All buckets already matched their configuration."
 
 	assert client.get_bucket_versioning(Bucket=settings.backups_bucket)["Status"] == "Enabled"
 	assert client.get_bucket_versioning(Bucket=settings.public_bucket).get("Status") is None
 	backup_rules = client.get_bucket_lifecycle_configuration(Bucket=settings.backups_bucket)["Rules"]
-	assert storage.lifecycle_summary(backup_rules) == sorted(
+	assert s3.lifecycle_summary(backup_rules) == sorted(
 		[
 			("press-selfhost-abort-incomplete-uploads", "Enabled", "", None, None, 1),
 			("press-selfhost-expire-noncurrent-versions", "Enabled", "", None, 7, None),
@@ -85,51 +85,49 @@ def test_bootstrap_creates_and_configures_then_changes_nothing(client, settings)
 	for bucket in (settings.private_bucket, settings.public_bucket):
 		rules = client.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
 		assert [rule["ID"] for rule in rules] == ["press-selfhost-abort-incomplete-uploads"]
-	assert storage.default_encryption(client, settings.backups_bucket) == "AES256"
-	assert storage.default_encryption(client, settings.private_bucket) == "AES256"
-	assert storage.anonymous_grants(storage.bucket_policy(client, settings.public_bucket)) == {
+	assert s3.default_encryption(client, settings.backups_bucket) == "AES256"
+	assert s3.default_encryption(client, settings.private_bucket) == "AES256"
+	assert s3.anonymous_grants(s3.bucket_policy(client, settings.public_bucket)) == {
 		("s3:GetObject", f"arn:aws:s3:::{settings.public_bucket}/*")
 	}
-	assert storage.bucket_policy(client, settings.backups_bucket) is None
-	assert storage.bucket_policy(client, settings.private_bucket) is None
+	assert s3.bucket_policy(client, settings.backups_bucket) is None
+	assert s3.bucket_policy(client, settings.private_bucket) is None
 
 
 def test_bootstrap_repairs_drift(client, settings):
-	storage.ensure_buckets(client, settings)
+	s3.ensure_buckets(client, settings)
 	client.put_bucket_versioning(
 		Bucket=settings.backups_bucket, VersioningConfiguration={"Status": "Suspended"}
 	)
 	client.put_bucket_policy(
 		Bucket=settings.private_bucket,
-		Policy=storage.json.dumps(storage.public_read_policy(settings.private_bucket)),
+		Policy=s3.json.dumps(s3.public_read_policy(settings.private_bucket)),
 	)
 	client.delete_bucket_lifecycle(Bucket=settings.backups_bucket)
 
-	report = storage.ensure_buckets(client, settings, storage.BucketRules(expire_after_days={"sites/": 90}))
+	report = s3.ensure_buckets(client, settings, s3.BucketRules(expire_after_days={"sites/": 90}))
 	assert report.changes == [
 		f"enabled versioning on {settings.backups_bucket}",
 		f"set 3 lifecycle rule(s) on {settings.backups_bucket}",
 		f"removed a policy that gave anonymous access to {settings.private_bucket}",
 	]
 	rules = client.get_bucket_lifecycle_configuration(Bucket=settings.backups_bucket)["Rules"]
-	assert ("press-selfhost-expire-sites", "Enabled", "sites/", 90, None, None) in storage.lifecycle_summary(
-		rules
-	)
+	assert ("press-selfhost-expire-sites", "Enabled", "sites/", 90, None, None) in s3.lifecycle_summary(rules)
 
 
 def test_missing_credentials_are_a_configuration_error():
 	with pytest.raises(ConfigurationError, match="MinIO"):
-		storage.storage_client(storage.StorageSettings("http://minio:9000", "", ""))
+		s3.storage_client(s3.StorageSettings("http://minio:9000", "", ""))
 
 
 def test_unreachable_minio_is_retryable(tmp_path):
 	from tests.support.processes import free_port
 
-	client = storage.storage_client(
-		storage.StorageSettings(f"http://127.0.0.1:{free_port()}", "access", "secret-value")
+	client = s3.storage_client(
+		s3.StorageSettings(f"http://127.0.0.1:{free_port()}", "access", "secret-value")
 	)
 	with pytest.raises(ServiceUnavailableError, match="reachable") as failure:
-		storage.ensure_buckets(client, storage.StorageSettings("http://x", "access", "secret-value"))
+		s3.ensure_buckets(client, s3.StorageSettings("http://x", "access", "secret-value"))
 	assert "secret-value" not in str(failure.value)
 
 
@@ -141,8 +139,8 @@ def test_large_backup_round_trips_byte_identical(client, bucket, tmp_path):
 	digest = write_file(source, LARGE_BACKUP_SIZE)
 	taken_at = datetime(2026, 11, 24, 3, 0, tzinfo=timezone.utc)
 
-	backup_set = storage.upload_backup_set(
-		client, bucket, SITE, taken_at, [storage.BackupFile("database", source)], KEYRING
+	backup_set = s3.upload_backup_set(
+		client, bucket, SITE, taken_at, [s3.BackupFile("database", source)], KEYRING
 	)
 	(stored,) = backup_set.files
 	assert stored.key == "sites/acme.example.com/20261124T030000Z/database-database.sql.gz.enc"
@@ -153,7 +151,7 @@ def test_large_backup_round_trips_byte_identical(client, bucket, tmp_path):
 	assert head["Metadata"]["key-id"] == KEYRING.current_key_id.hex()
 
 	restored = tmp_path / "restored.sql.gz"
-	storage.download_backup_file(client, bucket, stored.key, restored, KEYRING, SITE)
+	s3.download_backup_file(client, bucket, stored.key, restored, KEYRING, SITE)
 	assert sha256_of(restored) == digest
 
 
@@ -166,23 +164,23 @@ def test_a_whole_backup_set_is_uploaded_and_listed(client, bucket, tmp_path):
 		("site_config", "site_config_backup.json"),
 	]:
 		write_file(tmp_path / name, 1000 + len(name))
-		files.append(storage.BackupFile(kind, tmp_path / name))
+		files.append(s3.BackupFile(kind, tmp_path / name))
 	taken_at = datetime(2026, 11, 24, 3, 0, tzinfo=timezone.utc)
-	uploaded = storage.upload_backup_set(client, bucket, SITE, taken_at, files, KEYRING)
+	uploaded = s3.upload_backup_set(client, bucket, SITE, taken_at, files, KEYRING)
 
-	(listed,) = storage.list_backup_sets(client, bucket, SITE)
+	(listed,) = s3.list_backup_sets(client, bucket, SITE)
 	assert listed.taken_at == taken_at and listed.prefix == uploaded.prefix
 	assert sorted((f.kind, f.key, f.size) for f in listed.files) == sorted(
 		(f.kind, f.key, f.size) for f in uploaded.files
 	)
-	assert storage.list_backup_sets(client, bucket, "other.example.com") == []
+	assert s3.list_backup_sets(client, bucket, "other.example.com") == []
 
 
 def upload_small(client, bucket, tmp_path, content=b"-- MariaDB dump\n" * 1000):
 	source = tmp_path / "db.sql"
 	source.write_bytes(content)
 	with open(source, "rb") as handle:
-		storage.upload_encrypted(client, bucket, "sites/acme.example.com/x/db.enc", handle, KEYRING, SITE)
+		s3.upload_encrypted(client, bucket, "sites/acme.example.com/x/db.enc", handle, KEYRING, SITE)
 	return "sites/acme.example.com/x/db.enc", content
 
 
@@ -191,7 +189,7 @@ def test_wrong_key_is_refused_and_nothing_is_written(client, bucket, tmp_path):
 	destination = tmp_path / "restored.sql"
 	other = BackupKeyring.from_secrets("another-encryption-key-0123456789abcdef")
 	with pytest.raises(BackupIntegrityError, match="none of the configured keys"):
-		storage.download_backup_file(client, bucket, key, destination, other, SITE)
+		s3.download_backup_file(client, bucket, key, destination, other, SITE)
 	assert list(tmp_path.iterdir()) == [tmp_path / "db.sql"]
 
 
@@ -207,7 +205,7 @@ def test_tampered_or_truncated_objects_are_refused(client, bucket, tmp_path, dam
 	client.put_object(Bucket=bucket, Key=key, Body=bytes(encrypted), Metadata=stored["Metadata"])
 	destination = tmp_path / "restored.sql"
 	with pytest.raises(BackupIntegrityError, match="tampered with or truncated"):
-		storage.download_backup_file(client, bucket, key, destination, KEYRING, SITE)
+		s3.download_backup_file(client, bucket, key, destination, KEYRING, SITE)
 	assert not destination.exists()
 
 
@@ -216,7 +214,7 @@ def test_metadata_checksum_must_match(client, bucket, tmp_path):
 	body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
 	client.put_object(Bucket=bucket, Key=key, Body=body, Metadata={"plaintext-sha256": "0" * 64})
 	with pytest.raises(BackupIntegrityError, match="metadata"):
-		storage.download_encrypted(client, bucket, key, io.BytesIO(), KEYRING, SITE)
+		s3.download_encrypted(client, bucket, key, io.BytesIO(), KEYRING, SITE)
 
 
 def test_old_backups_restore_after_key_rotation(client, bucket, tmp_path):
@@ -225,13 +223,13 @@ def test_old_backups_restore_after_key_rotation(client, bucket, tmp_path):
 		"the-new-encryption-key-0123456789abcdef", previous=["test-encryption-key-0123456789abcdef"]
 	)
 	restored = io.BytesIO()
-	storage.download_encrypted(client, bucket, key, restored, rotated, SITE)
+	s3.download_encrypted(client, bucket, key, restored, rotated, SITE)
 	assert restored.getvalue() == content
 
 
 def test_presigned_url_serves_the_object_for_a_restore(client, bucket, tmp_path):
 	key, content = upload_small(client, bucket, tmp_path)
-	url = storage.presigned_download_url(client, bucket, key, expires_in=600)
+	url = s3.presigned_download_url(client, bucket, key, expires_in=600)
 	assert url.startswith(client.meta.endpoint_url + f"/{bucket}/")
 	response = requests.get(url, timeout=10, stream=True)
 	assert response.status_code == 200
@@ -239,7 +237,7 @@ def test_presigned_url_serves_the_object_for_a_restore(client, bucket, tmp_path)
 	decrypt_stream(response.raw, restored, KEYRING, SITE)
 	assert restored.getvalue() == content
 	with pytest.raises(ConfigurationError, match="7 days"):
-		storage.presigned_download_url(client, bucket, key, expires_in=8 * 24 * 3600)
+		s3.presigned_download_url(client, bucket, key, expires_in=8 * 24 * 3600)
 
 
 # --- interrupted uploads ---------------------------------------------------------------------------------
@@ -249,30 +247,28 @@ def test_server_lost_mid_upload_leaves_nothing_visible_and_a_retry_completes(
 	s3_server, settings, bucket, tmp_path
 ):
 	proxy = CuttableTCPProxy(s3_server.port)
-	through_proxy = storage.storage_client(
-		storage.StorageSettings(proxy.url, settings.access_key, settings.secret_key)
-	)
-	direct = storage.storage_client(settings)
+	through_proxy = s3.storage_client(s3.StorageSettings(proxy.url, settings.access_key, settings.secret_key))
+	direct = s3.storage_client(settings)
 	source = tmp_path / "db.sql.gz"
-	digest = write_file(source, 4 * storage.PART_SIZE + 12345)
+	digest = write_file(source, 4 * s3.PART_SIZE + 12345)
 	key = "sites/acme.example.com/20261124T030000Z/database-db.sql.gz.enc"
 	try:
-		proxy.cut_after(storage.PART_SIZE + storage.PART_SIZE // 2)
+		proxy.cut_after(s3.PART_SIZE + s3.PART_SIZE // 2)
 		with open(source, "rb") as handle, pytest.raises(ServiceUnavailableError, match="reachable"):
-			storage.upload_encrypted(through_proxy, bucket, key, handle, KEYRING, SITE)
+			s3.upload_encrypted(through_proxy, bucket, key, handle, KEYRING, SITE)
 		assert "Contents" not in direct.list_objects_v2(Bucket=bucket, Prefix="sites/")
 		# MinIO was gone, so even the abort could not reach it: one orphan is left behind...
 		assert len(direct.list_multipart_uploads(Bucket=bucket).get("Uploads", [])) == 1
 
 		proxy.restore()
 		with open(source, "rb") as handle:
-			storage.upload_encrypted(through_proxy, bucket, key, handle, KEYRING, SITE)
+			s3.upload_encrypted(through_proxy, bucket, key, handle, KEYRING, SITE)
 	finally:
 		proxy.close()
 	# ...and the retry removed it before completing.
 	assert direct.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
 	restored = tmp_path / "restored"
-	storage.download_backup_file(direct, bucket, key, restored, KEYRING, SITE)
+	s3.download_backup_file(direct, bucket, key, restored, KEYRING, SITE)
 	assert sha256_of(restored) == digest
 
 
@@ -292,9 +288,9 @@ class FailingSource(io.BytesIO):
 
 
 def test_a_failure_while_the_server_is_up_aborts_the_upload(client, bucket):
-	source = FailingSource(3 * storage.PART_SIZE, fail_after=2 * storage.PART_SIZE)
+	source = FailingSource(3 * s3.PART_SIZE, fail_after=2 * s3.PART_SIZE)
 	with pytest.raises(OSError, match="disk read error"):
-		storage.upload_encrypted(client, bucket, "sites/acme.example.com/y/db.enc", source, KEYRING, SITE)
+		s3.upload_encrypted(client, bucket, "sites/acme.example.com/y/db.enc", source, KEYRING, SITE)
 	assert client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
 	assert "Contents" not in client.list_objects_v2(Bucket=bucket, Prefix="sites/")
 
@@ -304,13 +300,12 @@ def test_stale_multipart_uploads_are_cleaned_up(client, bucket):
 	client.create_multipart_upload(Bucket=bucket, Key="sites/acme.example.com/z/db.enc")
 	client.create_multipart_upload(Bucket=bucket, Key="sites/other.example.com/z/db.enc")
 	assert (
-		storage.abort_stale_uploads(client, bucket, prefix="sites/acme.example.com/", older_than=timedelta(0))
-		== 1
+		s3.abort_stale_uploads(client, bucket, prefix="sites/acme.example.com/", older_than=timedelta(0)) == 1
 	)
 	assert [upload["Key"] for upload in client.list_multipart_uploads(Bucket=bucket)["Uploads"]] == [
 		"sites/other.example.com/z/db.enc"
 	]
-	assert storage.abort_stale_uploads(client, bucket, older_than=timedelta(0)) == 1
+	assert s3.abort_stale_uploads(client, bucket, older_than=timedelta(0)) == 1
 	assert client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
 
 
@@ -323,30 +318,28 @@ def test_pruning_deletes_exactly_the_sets_the_policy_drops(client, bucket, tmp_p
 	database.write_bytes(b"dump")
 	taken = [now - timedelta(hours=6 * index + 1) for index in range(60)]
 	for moment in taken:
-		storage.upload_backup_set(
-			client, bucket, SITE, moment, [storage.BackupFile("database", database)], KEYRING
-		)
+		s3.upload_backup_set(client, bucket, SITE, moment, [s3.BackupFile("database", database)], KEYRING)
 	policy = RetentionPolicy(daily=3, weekly=2, monthly=1, max_age_days=30)
 	expected_kept = backups_to_keep(taken, policy, now)
 
-	deleted = storage.prune_backup_sets(client, bucket, SITE, policy, now)
+	deleted = s3.prune_backup_sets(client, bucket, SITE, policy, now)
 
 	assert {backup_set.taken_at for backup_set in deleted} == set(taken) - expected_kept
-	assert {s.taken_at for s in storage.list_backup_sets(client, bucket, SITE)} == expected_kept
+	assert {s.taken_at for s in s3.list_backup_sets(client, bucket, SITE)} == expected_kept
 	assert 0 < len(expected_kept) < len(taken)
-	assert storage.prune_backup_sets(client, bucket, SITE, policy, now) == []
+	assert s3.prune_backup_sets(client, bucket, SITE, policy, now) == []
 
 
 def test_part_size_grows_only_for_files_that_would_exceed_the_part_limit():
-	assert storage.part_size_for(1) == storage.PART_SIZE
-	assert storage.part_size_for(9000 * storage.PART_SIZE) == storage.PART_SIZE
+	assert s3.part_size_for(1) == s3.PART_SIZE
+	assert s3.part_size_for(9000 * s3.PART_SIZE) == s3.PART_SIZE
 	huge = 200 * 1024**3
-	assert huge / storage.part_size_for(huge) <= 9000
+	assert huge / s3.part_size_for(huge) <= 9000
 
 
 def test_part_bodies_read_back_exactly_what_went_in():
 	pieces = [bytes([index]) * (1000 + index) for index in range(7)]
-	parts = list(storage.split_into_parts(iter(pieces), 2048))
+	parts = list(s3.split_into_parts(iter(pieces), 2048))
 	assert [len(part) for part in parts[:-1]] == [2048] * (len(parts) - 1)
 	assert b"".join(part.read() for part in parts) == b"".join(pieces)
 	part = parts[1]
@@ -366,7 +359,7 @@ def test_a_restore_stream_yields_only_authenticated_plaintext_then_refuses_a_tru
 	stored = client.get_object(Bucket=bucket, Key=key)
 	client.put_object(Bucket=bucket, Key=key, Body=stored["Body"].read()[:-10], Metadata=stored["Metadata"])
 
-	header, chunks = storage.open_decrypted(client, bucket, key, KEYRING, SITE)
+	header, chunks = s3.open_decrypted(client, bucket, key, KEYRING, SITE)
 	assert header.plaintext_size == len(content)
 	served = bytearray()
 	with pytest.raises(BackupIntegrityError, match="chunk 3"):
@@ -400,14 +393,14 @@ def test_anonymous_grants_read_any_spelling_of_a_policy(
 		"Action": ["s3:GetObject"] if action_as_list else "s3:GetObject",
 		"Resource": ["arn:aws:s3:::public/*"] if resource_as_list else "arn:aws:s3:::public/*",
 	}
-	grants = storage.anonymous_grants({"Statement": [statement, *extra_statements]})
+	grants = s3.anonymous_grants({"Statement": [statement, *extra_statements]})
 	expected_extra = {
 		(extra["Action"], extra["Resource"])
 		for extra in extra_statements
 		if extra["Effect"] == "Allow" and extra["Principal"] == "*"
 	}
 	assert grants == {("s3:GetObject", "arn:aws:s3:::public/*")} | expected_extra
-	assert storage.anonymous_grants(None) == set()
+	assert s3.anonymous_grants(None) == set()
 
 
 def test_incomplete_sets_never_count_as_backups_and_go_once_stale(client, bucket, tmp_path):
@@ -416,63 +409,61 @@ def test_incomplete_sets_never_count_as_backups_and_go_once_stale(client, bucket
 	(tmp_path / "site_config.json").write_text("{}")
 	complete = now - timedelta(days=1, hours=2)
 	recent_failure, stale_failure = now - timedelta(hours=1), now - timedelta(days=2)
-	storage.upload_backup_set(
-		client, bucket, SITE, complete, [storage.BackupFile("database", tmp_path / "db.sql.gz")], KEYRING
+	s3.upload_backup_set(
+		client, bucket, SITE, complete, [s3.BackupFile("database", tmp_path / "db.sql.gz")], KEYRING
 	)
 	for moment in (recent_failure, stale_failure):  # the database upload failed: only the config is there
-		storage.upload_backup_set(
+		s3.upload_backup_set(
 			client,
 			bucket,
 			SITE,
 			moment,
-			[storage.BackupFile("site_config", tmp_path / "site_config.json")],
+			[s3.BackupFile("site_config", tmp_path / "site_config.json")],
 			KEYRING,
 		)
 
-	deleted = storage.prune_backup_sets(
-		client, bucket, SITE, RetentionPolicy(daily=1, weekly=0, monthly=0), now
-	)
+	deleted = s3.prune_backup_sets(client, bucket, SITE, RetentionPolicy(daily=1, weekly=0, monthly=0), now)
 
 	assert [backup_set.taken_at for backup_set in deleted] == [stale_failure]
-	assert {s.taken_at for s in storage.list_backup_sets(client, bucket, SITE)} == {complete, recent_failure}
+	assert {s.taken_at for s in s3.list_backup_sets(client, bucket, SITE)} == {complete, recent_failure}
 
 
 def test_the_database_is_uploaded_last(client, bucket, tmp_path):
 	for name in ("db.sql.gz", "files.tar", "site_config.json"):
 		(tmp_path / name).write_bytes(b"x")
 	files = [
-		storage.BackupFile("database", tmp_path / "db.sql.gz"),
-		storage.BackupFile("public", tmp_path / "files.tar"),
-		storage.BackupFile("site_config", tmp_path / "site_config.json"),
+		s3.BackupFile("database", tmp_path / "db.sql.gz"),
+		s3.BackupFile("public", tmp_path / "files.tar"),
+		s3.BackupFile("site_config", tmp_path / "site_config.json"),
 	]
-	uploaded = storage.upload_backup_set(client, bucket, SITE, datetime.now(timezone.utc), files, KEYRING)
+	uploaded = s3.upload_backup_set(client, bucket, SITE, datetime.now(timezone.utc), files, KEYRING)
 	assert [stored.kind for stored in uploaded.files] == ["public", "site_config", "database"]
 	assert uploaded.complete
 
 
 def test_bucket_drift_reads_what_ensure_buckets_would_change_and_changes_nothing(client, settings):
-	assert storage.bucket_drift(client, settings) == [
+	assert s3.bucket_drift(client, settings) == [
 		f"bucket {settings.backups_bucket} is missing",
 		f"bucket {settings.private_bucket} is missing",
 		f"bucket {settings.public_bucket} is missing",
 	]
-	storage.ensure_buckets(client, settings)
-	assert storage.bucket_drift(client, settings) == []
+	s3.ensure_buckets(client, settings)
+	assert s3.bucket_drift(client, settings) == []
 
 	client.delete_bucket_policy(Bucket=settings.public_bucket)
 	client.put_bucket_policy(
-		Bucket=settings.private_bucket, Policy=json.dumps(storage.public_read_policy(settings.private_bucket))
+		Bucket=settings.private_bucket, Policy=json.dumps(s3.public_read_policy(settings.private_bucket))
 	)
 	client.put_bucket_versioning(
 		Bucket=settings.backups_bucket, VersioningConfiguration={"Status": "Suspended"}
 	)
 	client.delete_bucket_lifecycle(Bucket=settings.backups_bucket)
-	drift = storage.bucket_drift(client, settings)
+	drift = s3.bucket_drift(client, settings)
 	assert drift == [
 		f"the lifecycle rules of {settings.backups_bucket} differ",
 		f"versioning is off on {settings.backups_bucket}",
 		f"a policy gives anonymous access to {settings.private_bucket}",
 		f"{settings.public_bucket} is not anonymously readable (and only readable)",
 	]
-	assert storage.bucket_drift(client, settings) == drift  # reading changed nothing
-	assert storage.bucket_policy(client, settings.public_bucket) is None
+	assert s3.bucket_drift(client, settings) == drift  # reading changed nothing
+	assert s3.bucket_policy(client, settings.public_bucket) is None

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from press_selfhost.integrations.keycloak_admin import SITE_BACKCHANNEL_LOGOUT_PATH, SITE_CALLBACK_PATH
+from press_selfhost.identity.keycloak_admin import SITE_BACKCHANNEL_LOGOUT_PATH, SITE_CALLBACK_PATH
 from tests.support.frappe_shell import check_app
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -57,7 +57,7 @@ class Block(importlib.abc.MetaPathFinder):
 			return None
 		raise ImportError("blocked: " + name)
 sys.meta_path.insert(0, Block())
-import press_selfhost.tenant_sso, press_selfhost.sso, press_selfhost.integrations.keycloak
+import press_selfhost.identity.tenant_login, press_selfhost.identity.rules, press_selfhost.identity.keycloak
 print("ok")
 """
 	result = subprocess.run(
@@ -78,7 +78,7 @@ def test_the_bench_image_carries_the_core_without_dependencies_and_the_tenant_ap
 
 
 def test_bootstrap_puts_the_tenant_app_into_the_release_group_and_its_build():
-	from press_selfhost.bootstrap_plan import plan_bootstrap
+	from press_selfhost.setup.bootstrap_plan import plan_bootstrap
 	from tests.test_bootstrap_plan import PRESS_FEB_2025, SETTINGS
 
 	actions = {action.key: action for action in plan_bootstrap(SETTINGS, {}, PRESS_FEB_2025)}

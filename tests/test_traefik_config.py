@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import press_selfhost
-from press_selfhost.integrations.traefik import (
+from press_selfhost.routing.traefik import (
 	STATUS_PAGE_PATHS,
 	Route,
 	RoutingSettings,

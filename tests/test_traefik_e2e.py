@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from press_selfhost.integrations.traefik import (
+from press_selfhost.routing.traefik import (
 	Route,
 	RoutingSettings,
 	build_dynamic_config,

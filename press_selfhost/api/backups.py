@@ -1,9 +1,9 @@
-"""Backup admin actions (the restore download itself is `press_selfhost.backup_download`)."""
+"""Backup admin actions (the restore download itself is `press_selfhost.backups.download`)."""
 
 import frappe
 
-from press_selfhost.backup_shipper import backup_configuration
-from press_selfhost.integrations import storage
+from press_selfhost.backups import s3
+from press_selfhost.backups.shipper import backup_configuration
 
 
 @frappe.whitelist(methods=["POST"])
@@ -11,8 +11,8 @@ def ensure_buckets() -> str:
 	"""Create or repair the backups, private and public buckets; what changed, for the admin."""
 	frappe.only_for("System Manager")
 	configuration = backup_configuration()
-	client = storage.storage_client(configuration.storage)
-	return str(storage.ensure_buckets(client, configuration.storage))
+	client = s3.storage_client(configuration.storage)
+	return str(s3.ensure_buckets(client, configuration.storage))
 
 
 @frappe.whitelist()
@@ -22,5 +22,5 @@ def encrypted_download_url(remote_file: str) -> str:
 	file_path, bucket = frappe.db.get_value("Remote File", remote_file, ["file_path", "bucket"])
 	configuration = backup_configuration()
 	expiry = frappe.db.get_single_value("Selfhost Settings", "presigned_url_expiry_seconds") or 3600
-	client = storage.storage_client(configuration.storage)
-	return storage.presigned_download_url(client, bucket, file_path, int(expiry))
+	client = s3.storage_client(configuration.storage)
+	return s3.presigned_download_url(client, bucket, file_path, int(expiry))

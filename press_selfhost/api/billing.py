@@ -9,9 +9,9 @@ import frappe
 from frappe import _
 from press.utils import get_default_team_for_user
 
-from press_selfhost import lago_billing
+from press_selfhost.billing import invoices as team_invoices
+from press_selfhost.billing.jobs import lago_gateway
 from press_selfhost.errors import CustomerFacingError
-from press_selfhost.jobs import lago_gateway
 
 
 class BillingRequestError(frappe.ValidationError):
@@ -37,25 +37,25 @@ _EXCEPTIONS = {
 @frappe.whitelist(methods=["POST"])
 def checkout_url(team: str | None = None) -> dict:
 	"""The payment provider's page (through Lago) where the team adds or replaces its payment method."""
-	return _answer(lambda gateway, name: lago_billing.checkout_url(gateway, name), team)
+	return _answer(lambda gateway, name: team_invoices.checkout_url(gateway, name), team)
 
 
 @frappe.whitelist()
 def invoices(team: str | None = None, page: int = 1, per_page: int = 20) -> dict:
 	"""One page of the team's Lago invoices, newest first."""
-	return _answer(lambda gateway, name: lago_billing.invoices(gateway, name, page, per_page), team)
+	return _answer(lambda gateway, name: team_invoices.invoices(gateway, name, page, per_page), team)
 
 
 @frappe.whitelist()
 def invoice_pdf_url(invoice: str, team: str | None = None) -> dict:
 	"""The PDF of one of the team's invoices (`ready` false: Lago is generating it, ask again soon)."""
-	return _answer(lambda gateway, name: lago_billing.invoice_pdf_url(gateway, name, invoice), team)
+	return _answer(lambda gateway, name: team_invoices.invoice_pdf_url(gateway, name, invoice), team)
 
 
 @frappe.whitelist()
 def invoice_payment_url(invoice: str, team: str | None = None) -> dict:
 	"""Where to pay one of the team's invoices (`payment_url` None: nothing to pay through Lago)."""
-	return _answer(lambda gateway, name: lago_billing.invoice_payment_url(gateway, name, invoice), team)
+	return _answer(lambda gateway, name: team_invoices.invoice_payment_url(gateway, name, invoice), team)
 
 
 def _answer(call, team: str | None) -> dict:

@@ -12,8 +12,8 @@ import frappe
 from frappe.utils import get_url
 
 from press_selfhost.errors import ConfigurationError
-from press_selfhost.keycloak_login import DEFAULT_DISPLAY_NAME, LOGIN_PATH
-from press_selfhost.sso import DASHBOARD_PROVIDER, dashboard_oauth_domains, login_domains
+from press_selfhost.identity.dashboard_login import DEFAULT_DISPLAY_NAME, LOGIN_PATH
+from press_selfhost.identity.rules import DASHBOARD_PROVIDER, dashboard_oauth_domains, login_domains
 
 
 @frappe.whitelist(allow_guest=True)

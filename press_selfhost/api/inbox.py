@@ -2,7 +2,7 @@
 
 import frappe
 
-from press_selfhost import inbox
+from press_selfhost.webhooks import inbox
 
 
 @frappe.whitelist(methods=["POST"])

@@ -5,12 +5,12 @@ Point Lago (Developers → Webhooks) at https://cloud.<domain>/api/method/press_
 
 import frappe
 
-from press_selfhost import inbox
+from press_selfhost.billing.jobs import lago_gateway
+from press_selfhost.billing.lago import verify_webhook
 from press_selfhost.errors import ConfigurationError, ServiceError, WebhookVerificationError
-from press_selfhost.integrations.lago import verify_webhook
-from press_selfhost.jobs import lago_gateway
+from press_selfhost.webhooks import inbox
 
-PROCESSOR = "press_selfhost.jobs.process_lago_event"
+PROCESSOR = "press_selfhost.billing.jobs.process_lago_event"
 
 
 @frappe.whitelist(allow_guest=True, methods=["POST"])

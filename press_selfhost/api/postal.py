@@ -6,11 +6,11 @@ https://cloud.<domain>/api/method/press_selfhost.api.postal.webhook with all eve
 
 import frappe
 
-from press_selfhost import inbox
 from press_selfhost.errors import ConfigurationError, WebhookVerificationError
-from press_selfhost.integrations.postal import verify_webhook
+from press_selfhost.mail.postal import verify_webhook
+from press_selfhost.webhooks import inbox
 
-PROCESSOR = "press_selfhost.mail.process_postal_event"
+PROCESSOR = "press_selfhost.mail.send.process_postal_event"
 
 
 @frappe.whitelist(allow_guest=True, methods=["POST"])

@@ -5,7 +5,7 @@ Only the site's own team (as Press resolves it for the request) or a System Mana
 
 import frappe
 
-from press_selfhost import site_sso
+from press_selfhost.identity import site_sso
 
 
 @frappe.whitelist(methods=["POST"])

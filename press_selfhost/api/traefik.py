@@ -8,7 +8,7 @@ request is routed around Frappe's authentication; the header always does.
 import frappe
 from werkzeug.wrappers import Response
 
-from press_selfhost.integrations.traefik import (
+from press_selfhost.routing.traefik import (
 	RoutingSettings,
 	build_dynamic_config,
 	config_response,

@@ -3,7 +3,7 @@
 The site's own Keycloak client comes from `press_selfhost_sso` in site_config.json, which Press writes
 when SSO is switched on for the site. The verified flow (PKCE, state, nonce, ID token against the
 realm's keys) is press_selfhost's framework-free core, the same code as the Press dashboard's login;
-the rules (who the user is, which roles) are press_selfhost.tenant_sso. This module only keeps the
+the rules (who the user is, which roles) are press_selfhost.identity.tenant_login. This module only keeps the
 login state in Redis bound to an HttpOnly cookie and opens, updates and ends Frappe sessions.
 """
 
@@ -16,9 +16,9 @@ from urllib.parse import urlencode, urlsplit
 import frappe
 
 from press_selfhost.errors import AuthenticationError
-from press_selfhost.integrations.keycloak import KeycloakLogin, LoginRequest, RealmClient, Tokens
-from press_selfhost.sso import LoginOutcome, safe_return_path
-from press_selfhost.tenant_sso import (
+from press_selfhost.identity.keycloak import KeycloakLogin, LoginRequest, RealmClient, Tokens
+from press_selfhost.identity.rules import LoginOutcome, safe_return_path
+from press_selfhost.identity.tenant_login import (
 	SITE_CONFIG_KEY,
 	SYSTEM_USER,
 	TenantConfig,

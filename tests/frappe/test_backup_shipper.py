@@ -18,9 +18,8 @@ from urllib.parse import urlsplit
 import frappe
 from frappe.utils import set_request
 
-from press_selfhost import backup_shipper
-from press_selfhost.backup_download import BackupDownloadPage
-from press_selfhost.integrations import storage
+from press_selfhost.backups import s3, shipper
+from press_selfhost.backups.download import BackupDownloadPage
 
 try:
 	from frappe.tests import IntegrationTestCase
@@ -98,9 +97,9 @@ class TestBackupShipper(IntegrationTestCase):
 			"backup_max_age_days": 30,
 		}.items():
 			frappe.db.set_single_value("Selfhost Settings", fieldname, value)
-		self.configuration = backup_shipper.backup_configuration()
-		self.client = storage.storage_client(self.configuration.storage)
-		storage.ensure_buckets(self.client, self.configuration.storage)
+		self.configuration = shipper.backup_configuration()
+		self.client = s3.storage_client(self.configuration.storage)
+		s3.ensure_buckets(self.client, self.configuration.storage)
 		self.site = create_test_site()
 
 	def tearDown(self):
@@ -121,7 +120,7 @@ class TestBackupShipper(IntegrationTestCase):
 
 	def test_a_local_backup_is_shipped_encrypted_and_recorded_for_press(self):
 		backup, database_path = self.make_local_backup()
-		backup_shipper.ship_backup(backup.name)
+		shipper.ship_backup(backup.name)
 
 		backup.reload()
 		self.assertTrue(backup.offsite)
@@ -134,12 +133,12 @@ class TestBackupShipper(IntegrationTestCase):
 		self.assertNotIn(database_path.read_bytes()[:4096], stored)  # encrypted at rest
 
 		# A second run (a retried job) does nothing more.
-		backup_shipper.ship_backup(backup.name)
+		shipper.ship_backup(backup.name)
 		self.assertEqual(frappe.db.count("Remote File", {"file_path": remote.file_path}), 1)
 
 	def test_the_restore_link_serves_the_decrypted_backup(self):
 		backup, database_path = self.make_local_backup()
-		backup_shipper.ship_backup(backup.name)
+		shipper.ship_backup(backup.name)
 		remote = frappe.get_doc(
 			"Remote File", frappe.db.get_value("Site Backup", backup.name, "remote_database_file")
 		)
@@ -165,7 +164,7 @@ class TestBackupShipper(IntegrationTestCase):
 
 	def test_a_tampered_backup_is_not_served(self):
 		backup, _ = self.make_local_backup()
-		backup_shipper.ship_backup(backup.name)
+		shipper.ship_backup(backup.name)
 		remote = frappe.get_doc(
 			"Remote File", frappe.db.get_value("Site Backup", backup.name, "remote_database_file")
 		)
@@ -183,10 +182,10 @@ class TestBackupShipper(IntegrationTestCase):
 
 	def test_old_sets_are_pruned_and_marked_unavailable(self):
 		old, _ = self.make_local_backup(creation=datetime.now() - timedelta(days=3))
-		backup_shipper.ship_backup(old.name)
+		shipper.ship_backup(old.name)
 		new, _ = self.make_local_backup()
-		backup_shipper.ship_backup(new.name)
-		deleted = backup_shipper.prune_site(self.site.name)
+		shipper.ship_backup(new.name)
+		deleted = shipper.prune_site(self.site.name)
 
 		self.assertTrue(deleted)
 		self.assertTrue(all(key.startswith(f"sites/{self.site.name}/") for key in deleted))
@@ -196,9 +195,7 @@ class TestBackupShipper(IntegrationTestCase):
 		self.assertEqual(
 			frappe.db.get_value("Remote File", old.remote_database_file, "status"), "Unavailable"
 		)
-		sets = storage.list_backup_sets(
-			self.client, self.configuration.storage.backups_bucket, self.site.name
-		)
+		sets = s3.list_backup_sets(self.client, self.configuration.storage.backups_bucket, self.site.name)
 		self.assertEqual(len(sets), 1)
 		self.assertGreater(sets[0].taken_at, datetime.now(timezone.utc) - timedelta(days=1))
 
@@ -206,5 +203,5 @@ class TestBackupShipper(IntegrationTestCase):
 		backup, database_path = self.make_local_backup()
 		database_path.unlink()
 		with self.assertRaisesRegex(Exception, "backup_benches_directory"):
-			backup_shipper.ship_backup(backup.name)
+			shipper.ship_backup(backup.name)
 		self.assertFalse(frappe.db.get_value("Site Backup", backup.name, "offsite"))

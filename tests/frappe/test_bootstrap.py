@@ -9,9 +9,9 @@ import secrets
 import frappe
 from frappe.utils.password import get_decrypted_password, set_encrypted_password
 
-from press_selfhost.bootstrap import apply, bootstrap, plan, read_capabilities
-from press_selfhost.bootstrap_plan import Operation, summary_table
-from press_selfhost.bootstrap_records import BootstrapSettings, SitePlanSpec
+from press_selfhost.setup.bootstrap import apply, bootstrap, plan, read_capabilities
+from press_selfhost.setup.bootstrap_plan import Operation, summary_table
+from press_selfhost.setup.bootstrap_records import BootstrapSettings, SitePlanSpec
 from tests.support.frappe_fixtures import restore_press_settings, saved_press_settings
 
 try:

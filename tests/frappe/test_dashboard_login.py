@@ -16,7 +16,7 @@ try:
 except ImportError:  # Frappe 15
 	from frappe.tests.utils import FrappeTestCase as IntegrationTestCase
 
-from press_selfhost.sso import DASHBOARD_PROVIDER
+from press_selfhost.identity.rules import DASHBOARD_PROVIDER
 from tests.standins.keycloak_discovery import KeycloakDiscoveryStandIn
 from tests.support.frappe_fixtures import running_site_url
 

@@ -9,8 +9,8 @@ try:
 except ImportError:  # Frappe 15
 	from frappe.tests.utils import FrappeTestCase as IntegrationTestCase
 
-from press_selfhost.integrations.keycloak_admin import ADMIN_OTP_FLOW
-from press_selfhost.keycloak_login import bootstrap_realm, end_keycloak_session
+from press_selfhost.identity.dashboard_login import bootstrap_realm, end_keycloak_session
+from press_selfhost.identity.keycloak_admin import ADMIN_OTP_FLOW
 from tests.standins.keycloak_admin import KeycloakAdminStandIn
 from tests.support.frappe_fixtures import use_keycloak_admin_standin
 

@@ -21,8 +21,8 @@ try:
 except ImportError:  # Frappe 15
 	from frappe.tests.utils import FrappeTestCase as IntegrationTestCase
 
-from press_selfhost.integrations.keycloak import BACKCHANNEL_LOGOUT_EVENT
-from press_selfhost.keycloak_login import STATE_COOKIE, _state_key
+from press_selfhost.identity.dashboard_login import STATE_COOKIE, _state_key
+from press_selfhost.identity.keycloak import BACKCHANNEL_LOGOUT_EVENT
 from tests.support.frappe_fixtures import running_site_url
 from tests.support.oidc_provider import OIDCProvider
 

@@ -6,9 +6,9 @@ import uuid
 
 import frappe
 
+from press_selfhost.billing.jobs import report_usage
+from press_selfhost.billing.lago import team_subscription_id
 from press_selfhost.errors import ServiceUnavailableError
-from press_selfhost.integrations.lago import team_subscription_id
-from press_selfhost.jobs import report_usage
 from tests.standins.lago import LagoStandIn
 from tests.support.frappe_fixtures import ensure_user
 

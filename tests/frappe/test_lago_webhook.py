@@ -10,9 +10,9 @@ import frappe
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from press_selfhost import inbox
 from press_selfhost.api.lago import webhook
-from press_selfhost.jobs import process_lago_event
+from press_selfhost.billing.jobs import process_lago_event
+from press_selfhost.webhooks import inbox
 
 try:
 	from frappe.tests import IntegrationTestCase
@@ -144,9 +144,9 @@ class TestLagoLifecycleJobs(IntegrationTestCase):
 		frappe.db.rollback()
 
 	def test_a_failing_command_leaves_the_tenant_state_unchanged_for_the_retry(self):
+		from press_selfhost.billing.jobs import advance
+		from press_selfhost.billing.lifecycle import PaymentSucceeded
 		from press_selfhost.errors import ConfigurationError
-		from press_selfhost.jobs import advance
-		from press_selfhost.lifecycle import PaymentSucceeded
 
 		team = frappe.get_all("Team", pluck="name", limit=1)
 		if not team:

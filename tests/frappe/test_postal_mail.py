@@ -8,8 +8,8 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from press_selfhost.api.postal import webhook
-from press_selfhost.mail import SuppressedAddressError, process_postal_event, send_template_mail
-from press_selfhost.mail_templates import TEMPLATES
+from press_selfhost.mail.send import SuppressedAddressError, process_postal_event, send_template_mail
+from press_selfhost.mail.templates import TEMPLATES
 from tests.standins.postal import (
 	PostalSigner,
 	PostalStandIn,

@@ -11,7 +11,7 @@ from datetime import timedelta
 import frappe
 from frappe.utils import now_datetime
 
-from press_selfhost import scheduled_backups
+from press_selfhost.backups import scheduler
 
 try:
 	from frappe.tests import IntegrationTestCase
@@ -75,28 +75,28 @@ class TestScheduledBackups(IntegrationTestCase):
 		frappe.db.commit()
 
 	def test_a_site_without_a_recent_backup_is_backed_up_once_as_its_plan_says(self):
-		run = scheduled_backups.take_scheduled_backups()
+		run = scheduler.take_scheduled_backups()
 		self.assertIn(self.site.name, [scheduled.site for scheduled in run.due])
 		self.assertEqual(self.backups(self.site), [{"status": "Pending", "with_files": 1, "offsite": 0}])
 
 		# A re-run while that backup is pending starts nothing more.
-		scheduled_backups.take_scheduled_backups()
+		scheduler.take_scheduled_backups()
 		self.assertEqual(len(self.backups(self.site)), 1)
 
 	def test_a_plan_without_a_policy_uses_the_defaults(self):
 		site = self.make_site()
-		scheduled_backups.take_scheduled_backups()
+		scheduler.take_scheduled_backups()
 		self.assertEqual(self.backups(site), [{"status": "Pending", "with_files": 0, "offsite": 0}])
 
 	def test_a_success_inside_the_interval_means_no_backup(self):
 		self.record_backup(self.site, "Success", hours_ago=5)
-		scheduled_backups.take_scheduled_backups()
+		scheduler.take_scheduled_backups()
 		self.assertEqual(len(self.backups(self.site)), 1)
 
 		# A database-only success does not count for a plan that wants files.
 		other = self.make_site(plan=self.plan.name)
 		self.record_backup(other, "Success", hours_ago=1, with_files=False)
-		scheduled_backups.take_scheduled_backups()
+		scheduler.take_scheduled_backups()
 		self.assertEqual(len(self.backups(other)), 2)
 
 	def test_suspended_and_archived_sites_are_skipped(self):
@@ -105,36 +105,36 @@ class TestScheduledBackups(IntegrationTestCase):
 		archived = self.make_site(plan=self.plan.name)
 		frappe.db.set_value("Site", archived.name, "status", "Archived")
 		frappe.db.commit()
-		scheduled_backups.take_scheduled_backups()
+		scheduler.take_scheduled_backups()
 		self.assertEqual(self.backups(suspended), [])
 		self.assertEqual(self.backups(archived), [])
 
 	def test_a_failure_is_retried_after_its_backoff(self):
 		self.record_backup(self.site, "Failure", hours_ago=0.1)  # 6 minutes ago, first delay 15
-		run = scheduled_backups.take_scheduled_backups()
+		run = scheduler.take_scheduled_backups()
 		self.assertIn(self.site.name, [waiting.site for waiting in run.waiting])
 		self.assertEqual(len(self.backups(self.site)), 1)
 
 		failing = self.make_site(plan=self.plan.name)
 		self.record_backup(failing, "Failure", hours_ago=0.5)  # 30 minutes ago: retry now
-		run = scheduled_backups.take_scheduled_backups()
+		run = scheduler.take_scheduled_backups()
 		self.assertIn((failing.name, 2), [(s.site, s.attempt) for s in run.retry])
 		self.assertEqual(self.backups(failing)[-1].status, "Pending")
 
 	def test_a_logged_scheduling_error_counts_as_a_failed_attempt(self):
 		frappe.log_error(
-			title=scheduled_backups.ERROR_TITLE,
+			title=scheduler.ERROR_TITLE,
 			message="Site.backup raised",
 			reference_doctype="Site",
 			reference_name=self.site.name,
 		)
 		frappe.db.commit()
-		run = scheduled_backups.take_scheduled_backups()
+		run = scheduler.take_scheduled_backups()
 		waiting = {w.site: w for w in run.waiting}
 		self.assertEqual(waiting[self.site.name].failed_attempts, 1)
 		self.assertEqual(self.backups(self.site), [])
 
 	def test_disabled_schedule_starts_nothing(self):
 		frappe.db.set_single_value("Selfhost Settings", "backup_schedule_enabled", 0)
-		self.assertIsNone(scheduled_backups.take_scheduled_backups())
+		self.assertIsNone(scheduler.take_scheduled_backups())
 		self.assertEqual(self.backups(self.site), [])

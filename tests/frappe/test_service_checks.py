@@ -2,8 +2,8 @@
 
 import frappe
 
-from press_selfhost.doctor import CheckResult
-from press_selfhost.service_checks import DOCTYPE, run_doctor, store_results
+from press_selfhost.setup.doctor import CheckResult
+from press_selfhost.setup.service_checks import DOCTYPE, run_doctor, store_results
 
 try:
 	from frappe.tests import IntegrationTestCase
@@ -61,7 +61,7 @@ class TestServiceChecks(IntegrationTestCase):
 	def test_the_hourly_doctor_is_scheduled(self):
 		self.assertTrue(
 			frappe.db.exists(
-				"Scheduled Job Type", {"method": "press_selfhost.service_checks.run_scheduled_doctor"}
+				"Scheduled Job Type", {"method": "press_selfhost.setup.service_checks.run_scheduled_doctor"}
 			)
 		)
 

@@ -16,9 +16,9 @@ except ImportError:  # Frappe 15
 	from frappe.tests.utils import FrappeTestCase as IntegrationTestCase
 
 from press_selfhost.api import site_sso as api
-from press_selfhost.bootstrap_records import TENANT_APP
-from press_selfhost.keycloak_login import bootstrap_realm
-from press_selfhost.tenant_sso import SITE_CONFIG_KEY
+from press_selfhost.identity.dashboard_login import bootstrap_realm
+from press_selfhost.identity.tenant_login import SITE_CONFIG_KEY
+from press_selfhost.setup.bootstrap_records import TENANT_APP
 from tests.standins.keycloak_admin import KeycloakAdminStandIn
 from tests.support.frappe_fixtures import use_keycloak_admin_standin
 

@@ -18,9 +18,9 @@ import test_sites_through_agents as through_agents
 from frappe.utils import get_site_url
 from frappe.utils.password import get_decrypted_password, set_encrypted_password, update_password
 
-from press_selfhost.bootstrap_records import TENANT_APP
-from press_selfhost.keycloak_login import bootstrap_realm
-from press_selfhost.tenant_sso import SITE_CONFIG_KEY
+from press_selfhost.identity.dashboard_login import bootstrap_realm
+from press_selfhost.identity.tenant_login import SITE_CONFIG_KEY
+from press_selfhost.setup.bootstrap_records import TENANT_APP
 from tests.standins.keycloak_admin import KeycloakAdminStandIn
 from tests.support.frappe_fixtures import use_keycloak_admin_standin
 

@@ -37,14 +37,14 @@ import frappe
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from press_selfhost import backup_shipper, inbox
 from press_selfhost.api.lago import webhook
-from press_selfhost.bootstrap import apply, plan
-from press_selfhost.bootstrap_plan import Operation
-from press_selfhost.bootstrap_records import BootstrapSettings, SitePlanSpec
-from press_selfhost.integrations import storage
-from press_selfhost.jobs import advance_tenants
-from press_selfhost.proxy_agent.password import hash_password
+from press_selfhost.backups import s3, shipper
+from press_selfhost.billing.jobs import advance_tenants
+from press_selfhost.routing.proxy_agent.password import hash_password
+from press_selfhost.setup.bootstrap import apply, plan
+from press_selfhost.setup.bootstrap_plan import Operation
+from press_selfhost.setup.bootstrap_records import BootstrapSettings, SitePlanSpec
+from press_selfhost.webhooks import inbox
 from tests.standins.agent import AgentStandIn
 from tests.standins.lago import LagoStandIn
 from tests.standins.postal import PostalStandIn
@@ -124,7 +124,7 @@ class ProxyAgentProcess:
 		self.process = None
 
 	def start(self) -> "ProxyAgentProcess":
-		command = [sys.executable, "-m", "press_selfhost.proxy_agent", "serve"]
+		command = [sys.executable, "-m", "press_selfhost.routing.proxy_agent", "serve"]
 		with self.log.open("w") as log:
 			self.process = subprocess.Popen(
 				[*command, "--config", str(self.config), "--port", str(self.port)],
@@ -546,8 +546,8 @@ class TestLagoSubscriptionsThroughAgents(ThroughAgentsTestCase):
 		)
 		settings.save(ignore_permissions=True)
 		frappe.clear_document_cache("Selfhost Settings", "Selfhost Settings")
-		configuration = backup_shipper.backup_configuration()
-		storage.ensure_buckets(storage.storage_client(configuration.storage), configuration.storage)
+		configuration = shipper.backup_configuration()
+		s3.ensure_buckets(s3.storage_client(configuration.storage), configuration.storage)
 		self.plan_code = "e2e-starter"
 		plan_map = frappe.get_doc(
 			{
@@ -704,7 +704,7 @@ class TestLagoSubscriptionsThroughAgents(ThroughAgentsTestCase):
 		self.assertEqual(waiting.status, "Failed")
 		self.assertIn("not in MinIO yet", waiting.last_error)
 		self.assertEqual(self.site_status(site), "Active", "no archiving before the backup is shipped")
-		backup_shipper.ship_backup(final.name)  # the job the retry enqueued, as a long worker runs it
+		shipper.ship_backup(final.name)  # the job the retry enqueued, as a long worker runs it
 		frappe.db.commit()
 		self.assertEqual(frappe.db.get_value("Site Backup", final.name, "offsite"), 1)
 		shipped = self.aws.client().list_objects_v2(

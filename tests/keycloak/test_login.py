@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from press_selfhost.errors import AuthenticationError, ConfigurationError
-from press_selfhost.integrations.keycloak import BACKCHANNEL_LOGOUT_EVENT, KeycloakLogin, RealmClient
+from press_selfhost.identity.keycloak import BACKCHANNEL_LOGOUT_EVENT, KeycloakLogin, RealmClient
 from tests.keycloak.conftest import DASHBOARD_CALLBACK, DASHBOARD_LOGGED_OUT, DASHBOARD_SECRET
 from tests.support.oidc_provider import rsa_signing_key
 

@@ -5,7 +5,7 @@ import dataclasses
 import pytest
 
 from press_selfhost.errors import ConfigurationError, ServiceUnavailableError
-from press_selfhost.integrations.keycloak_admin import (
+from press_selfhost.identity.keycloak_admin import (
 	ADMIN_OTP_FLOW,
 	POST_BROKER_FLOW,
 	AdminCredentials,

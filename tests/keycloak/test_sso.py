@@ -7,8 +7,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from press_selfhost.errors import AuthenticationError, ConfigurationError
-from press_selfhost.integrations.keycloak import Identity
-from press_selfhost.sso import (
+from press_selfhost.identity.keycloak import Identity
+from press_selfhost.identity.rules import (
 	DASHBOARD_PROVIDER,
 	DEFAULT_RETURN_PATH,
 	LoginOutcome,

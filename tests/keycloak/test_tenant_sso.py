@@ -12,10 +12,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from press_selfhost.errors import AuthenticationError, ConfigurationError
-from press_selfhost.integrations.keycloak import Identity, KeycloakLogin, LoginRequest, client_roles
-from press_selfhost.integrations.keycloak_admin import SiteClient, site_client_id
-from press_selfhost.sso import LoginOutcome
-from press_selfhost.tenant_sso import (
+from press_selfhost.identity.keycloak import Identity, KeycloakLogin, LoginRequest, client_roles
+from press_selfhost.identity.keycloak_admin import SiteClient, site_client_id
+from press_selfhost.identity.rules import LoginOutcome
+from press_selfhost.identity.tenant_login import (
 	AUTOMATIC_ROLES,
 	SITE_CONFIG_KEY,
 	decide_tenant_login,

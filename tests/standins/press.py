@@ -5,7 +5,7 @@ the same core functions (`token_matches`, `build_dynamic_config`, `config_respon
 only, picked like Frappe picks a site: by X-Frappe-Site-Name, else by Host; another site is a 404.
 """
 
-from press_selfhost.integrations.traefik import (
+from press_selfhost.routing.traefik import (
 	Route,
 	RoutingSettings,
 	build_dynamic_config,

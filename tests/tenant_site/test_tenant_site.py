@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from press_selfhost.integrations.keycloak_admin import SiteClient, site_client_id
-from press_selfhost.tenant_sso import SITE_CONFIG_KEY, site_config
+from press_selfhost.identity.keycloak_admin import SiteClient, site_client_id
+from press_selfhost.identity.tenant_login import SITE_CONFIG_KEY, site_config
 from tests.support.oidc_provider import OIDCProvider
 
 SITE_URL = os.environ.get("PRESS_SELFHOST_TENANT_SITE_URL", "").rstrip("/")

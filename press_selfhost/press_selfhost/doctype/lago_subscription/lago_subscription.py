@@ -3,7 +3,7 @@
 from frappe.model.document import Document
 from frappe.utils import get_datetime
 
-from press_selfhost.lifecycle import Tenant, TenantState
+from press_selfhost.billing.lifecycle import Tenant, TenantState
 
 
 class LagoSubscription(Document):

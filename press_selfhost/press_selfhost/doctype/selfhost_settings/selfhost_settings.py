@@ -2,7 +2,7 @@ import frappe
 from frappe.model.document import Document
 
 from press_selfhost.errors import ConfigurationError
-from press_selfhost.settings import validate_settings
+from press_selfhost.setup.settings import validate_settings
 
 
 class SelfhostSettings(Document):

@@ -1,4 +1,4 @@
-"""Webhook Event: one verified delivery in the inbox. press_selfhost.inbox writes it; the desk reads and replays."""
+"""Webhook Event: one verified delivery in the inbox. press_selfhost.webhooks.inbox writes it; the desk reads and replays."""
 
 from frappe.model.document import Document
 

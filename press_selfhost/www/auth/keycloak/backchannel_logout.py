@@ -3,7 +3,7 @@
 import frappe
 
 from press_selfhost.errors import AuthenticationError, ServiceError
-from press_selfhost.keycloak_login import backchannel_logout
+from press_selfhost.identity.dashboard_login import backchannel_logout
 
 no_cache = 1
 

@@ -3,7 +3,7 @@
 import frappe
 
 from press_selfhost.errors import AuthenticationError, ConfigurationError, ServiceError
-from press_selfhost.keycloak_login import finish_login, redirect
+from press_selfhost.identity.dashboard_login import finish_login, redirect
 
 no_cache = 1
 

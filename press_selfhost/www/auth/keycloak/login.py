@@ -3,7 +3,7 @@
 import frappe
 
 from press_selfhost.errors import ConfigurationError, ServiceError
-from press_selfhost.keycloak_login import redirect, start_login
+from press_selfhost.identity.dashboard_login import redirect, start_login
 
 no_cache = 1
 

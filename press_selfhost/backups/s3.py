@@ -1,0 +1,728 @@
+"""MinIO (any S3 server) for backups and files: bucket bootstrap, encrypted streaming backups, presigned URLs.
+
+boto3 with Signature V4 and path-style addressing, endpoint from the settings: MinIO serves every
+bucket under one host name, and nothing here is MinIO-specific, so any S3 server works.
+Backup objects live at `sites/<site>/<UTC timestamp>/<kind>-<file name>.enc` in the backups bucket,
+encrypted client-side (see `press_selfhost.backups.encryption`), one "set" per timestamp.
+"""
+
+import bisect
+import contextlib
+import io
+import itertools
+import json
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import BinaryIO
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from press_selfhost.backups.encryption import (
+	BackupHeader,
+	BackupKeyring,
+	decrypted_chunks,
+	encrypt_stream,
+)
+from press_selfhost.backups.retention import RetentionPolicy, backups_to_delete
+from press_selfhost.errors import (
+	BackupIntegrityError,
+	ConfigurationError,
+	ServiceRejectedError,
+	ServiceUnavailableError,
+)
+
+SERVICE = "MinIO"
+SITES_PREFIX = "sites/"
+TIMESTAMP_FORMAT = "%Y%m%dT%H%M%SZ"
+PART_SIZE = 8 * 1024 * 1024
+PARTS_IN_FLIGHT = 3
+MAX_PRESIGNED_EXPIRY = 7 * 24 * 3600
+BACKUP_KINDS = ("database", "public", "private", "site_config")
+# How long a set without its database may wait for the retry of its upload before pruning removes it.
+INCOMPLETE_SET_GRACE = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+	endpoint_url: str
+	access_key: str
+	secret_key: str = field(repr=False)
+	region: str = "us-east-1"
+	backups_bucket: str = "backups"
+	private_bucket: str = "private"
+	public_bucket: str = "public"
+
+
+@dataclass(frozen=True)
+class BucketRules:
+	"""What `ensure_buckets` enforces; `expire_after_days` maps a key prefix of the backups bucket to days."""
+
+	noncurrent_version_days: int = 7
+	abort_incomplete_upload_days: int = 1
+	expire_after_days: Mapping[str, int] = field(default_factory=lambda: {SITES_PREFIX: 400})
+
+
+@dataclass
+class BucketReport:
+	"""What `ensure_buckets` did: an empty `changes` means everything already matched."""
+
+	changes: list[str] = field(default_factory=list)
+
+	def __str__(self) -> str:
+		return "\n".join(self.changes) or "All buckets already matched their configuration."
+
+
+@dataclass(frozen=True)
+class BackupFile:
+	kind: str
+	path: Path
+
+
+@dataclass(frozen=True)
+class StoredBackupFile:
+	kind: str
+	key: str
+	size: int
+	plaintext_size: int
+	sha256: str
+	key_id: str
+
+
+@dataclass(frozen=True)
+class BackupSet:
+	site: str
+	taken_at: datetime
+	prefix: str
+	files: tuple[StoredBackupFile, ...] = ()
+
+	@property
+	def complete(self) -> bool:
+		"""The database goes up last, so a set with one has all its files; one without is a failed attempt."""
+		return any(stored.kind == "database" for stored in self.files)
+
+
+def storage_client(settings: StorageSettings):
+	"""A boto3 S3 client for MinIO: SigV4, path-style, bounded retries and timeouts."""
+	if not settings.endpoint_url or not settings.access_key or not settings.secret_key:
+		raise ConfigurationError(
+			"MinIO: set the endpoint URL, access key and secret key in Selfhost Settings."
+		)
+	return boto3.client(
+		"s3",
+		endpoint_url=settings.endpoint_url,
+		aws_access_key_id=settings.access_key,
+		aws_secret_access_key=settings.secret_key,
+		region_name=settings.region or "us-east-1",
+		config=Config(
+			signature_version="s3v4",
+			s3={"addressing_style": "path"},
+			retries={"mode": "standard", "max_attempts": 3},
+			connect_timeout=5,
+			read_timeout=60,
+			max_pool_connections=PARTS_IN_FLIGHT + 2,
+		),
+	)
+
+
+def service_error(error: Exception, doing: str) -> Exception:
+	"""Our error for a boto3 failure: unreachable or 5xx → retry later; other 4xx → fix the request."""
+	if isinstance(error, ClientError):
+		status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+		code = error.response.get("Error", {}).get("Code")
+		if status is not None and (status >= 500 or status == 429):
+			return ServiceUnavailableError(
+				SERVICE, f"{doing} failed; retry later", status_code=status, code=code
+			)
+		hint = " Check the MinIO access key and its policy." if status == 403 else ""
+		return ServiceRejectedError(SERVICE, f"{doing} was refused.{hint}", status_code=status, code=code)
+	return ServiceUnavailableError(
+		SERVICE, f"{doing} failed: {type(error).__name__}; check that MinIO is up and reachable"
+	)
+
+
+def _error_code(error: ClientError) -> str:
+	return error.response.get("Error", {}).get("Code", "")
+
+
+# --- bucket bootstrap -------------------------------------------------------------------------------
+
+
+def ensure_buckets(client, settings: StorageSettings, rules: BucketRules | None = None) -> BucketReport:
+	"""Create and configure the three buckets; only what differs is written, so a second run changes nothing.
+
+	backups: versioning, lifecycle (noncurrent versions, stale multipart uploads, expiry per prefix),
+	SSE-S3 by default, no anonymous access. private: SSE-S3, no anonymous access. public: anonymous
+	read-only. We own the lifecycle configuration of these buckets: rules added by hand are replaced.
+	"""
+	rules = rules or BucketRules()
+	report = BucketReport()
+	try:
+		for bucket in (settings.backups_bucket, settings.private_bucket, settings.public_bucket):
+			_ensure_bucket_exists(client, bucket, report)
+		_ensure_versioning(client, settings.backups_bucket, report)
+		for bucket in (settings.backups_bucket, settings.private_bucket, settings.public_bucket):
+			_ensure_lifecycle(client, bucket, _wanted_lifecycle(bucket, settings, rules), report)
+		for bucket in (settings.backups_bucket, settings.private_bucket):
+			_ensure_default_encryption(client, bucket, report)
+			_ensure_not_public(client, bucket, report)
+		_ensure_public_read(client, settings.public_bucket, report)
+	except (ClientError, BotoCoreError) as error:
+		raise service_error(error, "Configuring the buckets") from error
+	return report
+
+
+def bucket_drift(client, settings: StorageSettings, rules: BucketRules | None = None) -> list[str]:
+	"""What `ensure_buckets` would change, read without changing anything (for the doctor).
+
+	The same comparisons as `ensure_buckets`, one line per difference; empty means nothing drifted.
+	"""
+	rules = rules or BucketRules()
+	drift = []
+	try:
+		for bucket in (settings.backups_bucket, settings.private_bucket, settings.public_bucket):
+			if not _bucket_exists(client, bucket):
+				drift.append(f"bucket {bucket} is missing")
+				continue
+			wanted_lifecycle = _wanted_lifecycle(bucket, settings, rules)
+			if lifecycle_summary(_lifecycle_rules(client, bucket)) != lifecycle_summary(wanted_lifecycle):
+				drift.append(f"the lifecycle rules of {bucket} differ")
+			if bucket == settings.public_bucket:
+				if anonymous_grants(bucket_policy(client, bucket)) != anonymous_grants(
+					public_read_policy(bucket)
+				):
+					drift.append(f"{bucket} is not anonymously readable (and only readable)")
+				continue
+			if (
+				bucket == settings.backups_bucket
+				and client.get_bucket_versioning(Bucket=bucket).get("Status") != "Enabled"
+			):
+				drift.append(f"versioning is off on {bucket}")
+			if default_encryption(client, bucket) != "AES256":
+				drift.append(f"default encryption (SSE-S3) is off on {bucket}")
+			if anonymous_grants(bucket_policy(client, bucket)):
+				drift.append(f"a policy gives anonymous access to {bucket}")
+	except (ClientError, BotoCoreError) as error:
+		raise service_error(error, "Reading the bucket configuration") from error
+	return drift
+
+
+def _bucket_exists(client, bucket: str) -> bool:
+	try:
+		client.head_bucket(Bucket=bucket)
+	except ClientError as error:
+		if _error_code(error) not in ("404", "NoSuchBucket", "NotFound"):
+			raise
+		return False
+	return True
+
+
+def _ensure_bucket_exists(client, bucket: str, report: BucketReport) -> None:
+	if _bucket_exists(client, bucket):
+		return
+	client.create_bucket(Bucket=bucket)
+	report.changes.append(f"created bucket {bucket}")
+
+
+def _ensure_versioning(client, bucket: str, report: BucketReport) -> None:
+	if client.get_bucket_versioning(Bucket=bucket).get("Status") != "Enabled":
+		client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+		report.changes.append(f"enabled versioning on {bucket}")
+
+
+def _wanted_lifecycle(bucket: str, settings: StorageSettings, rules: BucketRules) -> list[dict]:
+	backups = _backup_lifecycle_rules(rules) if bucket == settings.backups_bucket else []
+	return _abort_rule(rules) + backups
+
+
+def _abort_rule(rules: BucketRules) -> list[dict]:
+	return [
+		{
+			"ID": "press-selfhost-abort-incomplete-uploads",
+			"Status": "Enabled",
+			"Filter": {"Prefix": ""},
+			"AbortIncompleteMultipartUpload": {"DaysAfterInitiation": rules.abort_incomplete_upload_days},
+		}
+	]
+
+
+def _backup_lifecycle_rules(rules: BucketRules) -> list[dict]:
+	wanted = [
+		{
+			"ID": "press-selfhost-expire-noncurrent-versions",
+			"Status": "Enabled",
+			"Filter": {"Prefix": ""},
+			"NoncurrentVersionExpiration": {"NoncurrentDays": rules.noncurrent_version_days},
+		}
+	]
+	for prefix, days in sorted(rules.expire_after_days.items()):
+		wanted.append(
+			{
+				"ID": f"press-selfhost-expire-{prefix.strip('/').replace('/', '-') or 'all'}",
+				"Status": "Enabled",
+				"Filter": {"Prefix": prefix},
+				"Expiration": {"Days": days},
+			}
+		)
+	return wanted
+
+
+def lifecycle_summary(rules: Iterable[dict]) -> list[tuple]:
+	"""Rules reduced to what we set, in a stable order, so a read-back compares equal to what we wrote."""
+	summary = []
+	for rule in rules:
+		rule_filter = rule.get("Filter", {})
+		prefix = rule_filter.get("Prefix", rule_filter.get("And", {}).get("Prefix", rule.get("Prefix", "")))
+		summary.append(
+			(
+				rule.get("ID"),
+				rule.get("Status"),
+				prefix,
+				rule.get("Expiration", {}).get("Days"),
+				rule.get("NoncurrentVersionExpiration", {}).get("NoncurrentDays"),
+				rule.get("AbortIncompleteMultipartUpload", {}).get("DaysAfterInitiation"),
+			)
+		)
+	return sorted(summary, key=repr)
+
+
+def _ensure_lifecycle(client, bucket: str, wanted: list[dict], report: BucketReport) -> None:
+	if lifecycle_summary(_lifecycle_rules(client, bucket)) != lifecycle_summary(wanted):
+		client.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": wanted})
+		report.changes.append(f"set {len(wanted)} lifecycle rule(s) on {bucket}")
+
+
+def _lifecycle_rules(client, bucket: str) -> list[dict]:
+	try:
+		return client.get_bucket_lifecycle_configuration(Bucket=bucket).get("Rules", [])
+	except ClientError as error:
+		if _error_code(error) != "NoSuchLifecycleConfiguration":
+			raise
+		return []
+
+
+def default_encryption(client, bucket: str) -> str | None:
+	"""The bucket's default server-side encryption algorithm, or None."""
+	try:
+		configuration = client.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
+	except ClientError as error:
+		if _error_code(error) != "ServerSideEncryptionConfigurationNotFoundError":
+			raise
+		return None
+	for rule in configuration.get("Rules", []):
+		return rule.get("ApplyServerSideEncryptionByDefault", {}).get("SSEAlgorithm")
+	return None
+
+
+def _ensure_default_encryption(client, bucket: str, report: BucketReport) -> None:
+	if default_encryption(client, bucket) != "AES256":
+		try:
+			client.put_bucket_encryption(
+				Bucket=bucket,
+				ServerSideEncryptionConfiguration={
+					"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+				},
+			)
+		except ClientError as error:
+			# MinIO refuses SSE-S3 until it has a KMS: say so rather than a bare S3 error code.
+			raise ConfigurationError(
+				f"MinIO refused default encryption (SSE-S3) on {bucket} ({_error_code(error)}): give MinIO a "
+				"KMS, e.g. MINIO_KMS_SECRET_KEY=<key name>:<base64 of 32 random bytes>, then run this again."
+			) from error
+		report.changes.append(f"enabled default encryption (SSE-S3) on {bucket}")
+
+
+def bucket_policy(client, bucket: str) -> dict | None:
+	try:
+		return json.loads(client.get_bucket_policy(Bucket=bucket)["Policy"])
+	except ClientError as error:
+		if _error_code(error) != "NoSuchBucketPolicy":
+			raise
+		return None
+
+
+def public_read_policy(bucket: str) -> dict:
+	return {
+		"Version": "2012-10-17",
+		"Statement": [
+			{
+				"Sid": "PublicRead",
+				"Effect": "Allow",
+				"Principal": {"AWS": ["*"]},
+				"Action": ["s3:GetObject"],
+				"Resource": [f"arn:aws:s3:::{bucket}/*"],
+			}
+		],
+	}
+
+
+def anonymous_grants(policy: dict | None) -> set[tuple[str, str]]:
+	"""(action, resource) pairs the policy allows to anyone, however the server spells the policy."""
+	grants = set()
+	for statement in (policy or {}).get("Statement", []):
+		principal = statement.get("Principal")
+		if isinstance(principal, dict):
+			principal = principal.get("AWS")
+		principals = principal if isinstance(principal, list) else [principal]
+		if statement.get("Effect") == "Allow" and "*" in principals:
+			for action in _as_list(statement.get("Action")):
+				for resource in _as_list(statement.get("Resource")):
+					grants.add((action, resource))
+	return grants
+
+
+def _as_list(value) -> list:
+	return value if isinstance(value, list) else [value]
+
+
+def _ensure_public_read(client, bucket: str, report: BucketReport) -> None:
+	wanted = public_read_policy(bucket)
+	if anonymous_grants(bucket_policy(client, bucket)) != anonymous_grants(wanted):
+		client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(wanted))
+		report.changes.append(f"set the anonymous read-only policy on {bucket}")
+
+
+def _ensure_not_public(client, bucket: str, report: BucketReport) -> None:
+	if anonymous_grants(bucket_policy(client, bucket)):
+		client.delete_bucket_policy(Bucket=bucket)
+		report.changes.append(f"removed a policy that gave anonymous access to {bucket}")
+
+
+# --- encrypted streaming upload and download ---------------------------------------------------------
+
+
+def backup_set_prefix(site: str, taken_at: datetime) -> str:
+	return f"{SITES_PREFIX}{site}/{taken_at.astimezone(timezone.utc).strftime(TIMESTAMP_FORMAT)}/"
+
+
+def upload_backup_set(
+	client,
+	bucket: str,
+	site: str,
+	taken_at: datetime,
+	files: Sequence[BackupFile],
+	keyring: BackupKeyring,
+) -> BackupSet:
+	"""Encrypt and upload each file of one backup (database, public, private, site_config).
+
+	Keys are deterministic, so a retry after a failure overwrites the same objects (and aborts the
+	failed attempt's multipart upload) instead of leaving a second, partial set. The database is
+	uploaded last: its presence marks the set complete.
+	"""
+	prefix = backup_set_prefix(site, taken_at)
+	stored = []
+	for backup_file in sorted(files, key=lambda backup_file: backup_file.kind == "database"):
+		if backup_file.kind not in BACKUP_KINDS:
+			raise ValueError(f"unknown backup file kind {backup_file.kind!r}; expected one of {BACKUP_KINDS}")
+		key = f"{prefix}{backup_file.kind}-{backup_file.path.name}.enc"
+		with open(backup_file.path, "rb") as source:
+			header = upload_encrypted(client, bucket, key, source, keyring, site)
+		stored.append(
+			StoredBackupFile(
+				kind=backup_file.kind,
+				key=key,
+				size=header.encrypted_size,
+				plaintext_size=header.plaintext_size,
+				sha256=header.plaintext_sha256.hex(),
+				key_id=header.key_id.hex(),
+			)
+		)
+	return BackupSet(site, taken_at, prefix, tuple(stored))
+
+
+def upload_encrypted(
+	client, bucket: str, key: str, source: BinaryIO, keyring: BackupKeyring, site: str
+) -> BackupHeader:
+	"""Encrypt a seekable source into one multipart object; memory stays at a few parts whatever its size.
+
+	On any failure the multipart upload is aborted, so no partial object is ever visible; if the abort
+	itself cannot reach MinIO, the next attempt for the same key (or `abort_stale_uploads`, or the
+	lifecycle rule) removes it.
+	"""
+	abort_stale_uploads(client, bucket, prefix=key, older_than=timedelta(0), only_key=key)
+	header, pieces = encrypt_stream(source, keyring, site)
+	metadata = {
+		"plaintext-sha256": header.plaintext_sha256.hex(),
+		"plaintext-size": str(header.plaintext_size),
+		"key-id": header.key_id.hex(),
+		"format": "press-selfhost-backup-v1",
+	}
+	try:
+		upload_id = client.create_multipart_upload(Bucket=bucket, Key=key, Metadata=metadata)["UploadId"]
+	except (ClientError, BotoCoreError) as error:
+		raise service_error(error, f"Starting the upload of {key}") from error
+	try:
+		parts = _upload_parts(
+			client, bucket, key, upload_id, split_into_parts(pieces, part_size_for(header.encrypted_size))
+		)
+		client.complete_multipart_upload(
+			Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
+		)
+	except BaseException as error:
+		# If MinIO is unreachable, the next attempt and the lifecycle rule clean the upload up.
+		with contextlib.suppress(ClientError, BotoCoreError):
+			client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+		if isinstance(error, ClientError | BotoCoreError):
+			raise service_error(error, f"Uploading {key}") from error
+		raise
+	return header
+
+
+def part_size_for(encrypted_size: int) -> int:
+	"""PART_SIZE, or more for huge files: S3 allows at most 10,000 parts (we stay under 9,000)."""
+	mib = 1024 * 1024
+	return max(PART_SIZE, -(-encrypted_size // 9000 // mib) * mib)
+
+
+class PartBody(io.RawIOBase):
+	"""One part as a seekable file over the encrypted pieces it is made of, so no part is ever copied
+	into one big buffer: botocore hashes and sends it in small reads, and can rewind it to retry."""
+
+	def __init__(self, pieces: list[memoryview]):
+		self._pieces = pieces
+		self._starts = list(itertools.accumulate((len(piece) for piece in pieces), initial=0))
+		self._position = 0
+
+	def __len__(self) -> int:
+		return self._starts[-1]
+
+	def readable(self) -> bool:
+		return True
+
+	def seekable(self) -> bool:
+		return True
+
+	def tell(self) -> int:
+		return self._position
+
+	def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+		base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: len(self)}[whence]
+		self._position = max(0, base + offset)
+		return self._position
+
+	def readinto(self, buffer) -> int:
+		target = memoryview(buffer).cast("B")
+		written = 0
+		while written < len(target) and self._position < len(self):
+			index = bisect.bisect_right(self._starts, self._position) - 1
+			piece = self._pieces[index]
+			offset = self._position - self._starts[index]
+			count = min(len(piece) - offset, len(target) - written)
+			target[written : written + count] = piece[offset : offset + count]
+			written += count
+			self._position += count
+		return written
+
+
+def split_into_parts(pieces: Iterator[bytes], part_size: int) -> Iterator[PartBody]:
+	"""Regroup encrypted pieces into parts of exactly `part_size` bytes (but the last), without copying."""
+	current: list[memoryview] = []
+	filled = 0
+	for piece in pieces:
+		view = memoryview(piece)
+		while view:
+			taken = view[: part_size - filled]
+			current.append(taken)
+			filled += len(taken)
+			view = view[len(taken) :]
+			if filled == part_size:
+				yield PartBody(current)
+				current, filled = [], 0
+	if current:
+		yield PartBody(current)
+
+
+def _upload_parts(client, bucket: str, key: str, upload_id: str, parts: Iterator[PartBody]) -> list[dict]:
+	"""Upload parts with a few in flight: enough to keep the link busy, few enough to keep memory flat."""
+	done: list[dict] = []
+	lock = threading.Lock()
+
+	def send(number: int, body: PartBody) -> None:
+		etag = client.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body)[
+			"ETag"
+		]
+		with lock:
+			done.append({"PartNumber": number, "ETag": etag})
+
+	in_flight: set[Future] = set()
+	with ThreadPoolExecutor(max_workers=PARTS_IN_FLIGHT) as pool:
+		try:
+			for number, body in enumerate(parts, start=1):
+				if len(in_flight) >= PARTS_IN_FLIGHT:
+					finished, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+					for future in finished:
+						future.result()
+				in_flight.add(pool.submit(send, number, body))
+			for future in in_flight:
+				future.result()
+		except BaseException:
+			for future in in_flight:
+				future.cancel()
+			raise
+	return sorted(done, key=lambda part: part["PartNumber"])
+
+
+def abort_stale_uploads(
+	client,
+	bucket: str,
+	prefix: str = "",
+	older_than: timedelta = timedelta(hours=6),
+	only_key: str | None = None,
+) -> int:
+	"""Abort multipart uploads under `prefix` (or of exactly `only_key`) started more than `older_than`
+	ago; how many were aborted."""
+	cutoff = datetime.now(timezone.utc) - older_than
+	aborted = 0
+	try:
+		paginator = client.get_paginator("list_multipart_uploads")
+		for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+			for upload in page.get("Uploads", []):
+				if upload["Initiated"] <= cutoff and only_key in (None, upload["Key"]):
+					client.abort_multipart_upload(
+						Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+					)
+					aborted += 1
+	except (ClientError, BotoCoreError) as error:
+		raise service_error(error, "Cleaning up unfinished uploads") from error
+	return aborted
+
+
+def open_decrypted(
+	client, bucket: str, key: str, keyring: BackupKeyring, site: str
+) -> tuple[BackupHeader, Iterator[bytes]]:
+	"""The header and a stream of authenticated plaintext chunks of one object, for serving a restore.
+
+	The iterator raises BackupIntegrityError on tampering or truncation (before yielding the bad part)
+	and closes the connection to MinIO when it ends.
+	"""
+	try:
+		response = client.get_object(Bucket=bucket, Key=key)
+	except (ClientError, BotoCoreError) as error:
+		raise service_error(error, f"Downloading {key}") from error
+	body = response["Body"]
+	try:
+		header, chunks = decrypted_chunks(body, keyring, site)
+		stored_digest = response.get("Metadata", {}).get("plaintext-sha256")
+		if stored_digest and stored_digest != header.plaintext_sha256.hex():
+			raise BackupIntegrityError(
+				f"{key}: the checksum in the object metadata does not match its content."
+			)
+	except BaseException:
+		body.close()
+		raise
+	return header, _closing(chunks, body, key)
+
+
+def _closing(chunks: Iterator[bytes], body, key: str) -> Iterator[bytes]:
+	try:
+		yield from chunks
+	except BotoCoreError as error:
+		raise service_error(error, f"Downloading {key}") from error
+	finally:
+		body.close()
+
+
+def download_encrypted(
+	client, bucket: str, key: str, destination: BinaryIO, keyring: BackupKeyring, site: str
+) -> BackupHeader:
+	"""Stream an object, decrypting and verifying it into `destination` (which holds garbage on error)."""
+	header, chunks = open_decrypted(client, bucket, key, keyring, site)
+	for chunk in chunks:
+		destination.write(chunk)
+	return header
+
+
+def download_backup_file(
+	client, bucket: str, key: str, destination: Path, keyring: BackupKeyring, site: str
+) -> BackupHeader:
+	"""Download and verify into `destination`; the file appears only once verified, never half-written."""
+	partial = destination.with_name(destination.name + ".partial")
+	try:
+		with open(partial, "wb") as output:
+			header = download_encrypted(client, bucket, key, output, keyring, site)
+		partial.replace(destination)
+	finally:
+		partial.unlink(missing_ok=True)
+	return header
+
+
+def presigned_download_url(client, bucket: str, key: str, expires_in: int) -> str:
+	"""A time-limited GET URL for one object (it serves the encrypted bytes as stored)."""
+	if not 0 < expires_in <= MAX_PRESIGNED_EXPIRY:
+		raise ConfigurationError(
+			f"MinIO: presigned URL expiry must be between 1 and {MAX_PRESIGNED_EXPIRY} seconds (7 days)."
+		)
+	return client.generate_presigned_url(
+		"get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires_in
+	)
+
+
+# --- listing and pruning -----------------------------------------------------------------------------
+
+
+def list_backup_sets(client, bucket: str, site: str) -> list[BackupSet]:
+	"""The site's backup sets, newest first, each with its objects' keys and sizes."""
+	prefix = f"{SITES_PREFIX}{site}/"
+	sets: dict[str, list[StoredBackupFile]] = {}
+	try:
+		for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+			for item in page.get("Contents", []):
+				stamp, _, name = item["Key"][len(prefix) :].partition("/")
+				kind = next((kind for kind in BACKUP_KINDS if name.startswith(kind + "-")), "")
+				sets.setdefault(stamp, []).append(
+					StoredBackupFile(kind, item["Key"], item["Size"], -1, "", "")
+				)
+	except (ClientError, BotoCoreError) as error:
+		raise service_error(error, f"Listing the backups of {site}") from error
+	result = []
+	for stamp, stored in sets.items():
+		try:
+			taken_at = datetime.strptime(stamp, TIMESTAMP_FORMAT).replace(tzinfo=timezone.utc)
+		except ValueError:
+			continue  # not one of ours: never touch it
+		result.append(BackupSet(site, taken_at, f"{prefix}{stamp}/", tuple(stored)))
+	return sorted(result, key=lambda backup_set: backup_set.taken_at, reverse=True)
+
+
+def delete_backup_sets(client, bucket: str, sets: Iterable[BackupSet]) -> list[str]:
+	"""Delete every object of the given sets (versioning keeps them recoverable until noncurrent expiry)."""
+	keys = [stored.key for backup_set in sets for stored in backup_set.files]
+	try:
+		for start in range(0, len(keys), 1000):
+			batch = [{"Key": key} for key in keys[start : start + 1000]]
+			response = client.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+			if response.get("Errors"):
+				first = response["Errors"][0]
+				raise ServiceRejectedError(
+					SERVICE, f"Deleting {first.get('Key')} was refused", code=first.get("Code")
+				)
+	except (ClientError, BotoCoreError) as error:
+		raise service_error(error, "Deleting old backups") from error
+	return keys
+
+
+def prune_backup_sets(
+	client, bucket: str, site: str, policy: RetentionPolicy, now: datetime
+) -> list[BackupSet]:
+	"""Delete the site's backup sets that the retention policy does not keep; the deleted sets.
+
+	Only complete sets count for the policy, so a failed attempt never takes the place of a good
+	backup; incomplete sets are left for their retry, then deleted once older than a day.
+	"""
+	sets = list_backup_sets(client, bucket, site)
+	doomed = backups_to_delete(
+		[backup_set.taken_at for backup_set in sets if backup_set.complete], policy, now
+	)
+	deleted = [
+		backup_set
+		for backup_set in sets
+		if backup_set.taken_at in doomed
+		or (not backup_set.complete and backup_set.taken_at < now - INCOMPLETE_SET_GRACE)
+	]
+	delete_backup_sets(client, bucket, deleted)
+	return deleted

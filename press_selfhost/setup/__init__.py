@@ -1,0 +1,5 @@
+"""Setting Press up on the stack: Selfhost Settings' validation, bootstrap of Press's records, the doctor.
+
+Framework-free: `settings`, `bootstrap_plan`, `bootstrap_records`, `doctor`. Frappe glue:
+`bootstrap` (reads and writes Press's records), `service_checks` (the doctor's last results in the desk).
+"""
