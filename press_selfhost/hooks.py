@@ -58,17 +58,31 @@ page_renderer = ["press_selfhost.backups.download.BackupDownloadPage"]
 # Keycloak SSO: a Frappe logout from anywhere also ends the Keycloak session.
 on_logout = "press_selfhost.identity.dashboard_login.forget_session"
 
-# Keycloak SSO: the dashboard's "Log in with <realm>" and "Google" buttons lead to our verified login
-# (/auth/keycloak/login), not to Frappe's Social Login Key callback; Press's dashboard stays unpatched.
+# Press's auth hook (press/auth.py) answers 401 to every caller who is not a System User on /api/
+# paths outside its allow-list, which takes any `press.api.` name. So each endpoint called from outside
+# the desk has a `press.api.` name here, which Frappe resolves before it imports anything; the
+# `press_selfhost.api.` names keep working for System Users. tests/test_endpoint_callers.py holds each
+# endpoint's name to the auth hook's rules for its caller.
 override_whitelisted_methods = {
+	# Keycloak SSO: the dashboard's "Log in with <realm>" and "Google" buttons lead to our verified
+	# login (/auth/keycloak/login), not to Frappe's Social Login Key callback; Press stays unpatched.
 	"press.api.account.signup_settings": "press_selfhost.api.dashboard_login.signup_settings",
 	"press.api.oauth.oauth_authorize_url": "press_selfhost.api.dashboard_login.oauth_authorize_url",
 	"press.api.google.login": "press_selfhost.api.dashboard_login.google_login",
-	# Tenant-site SSO: Press's auth hook lets dashboard users (Website Users) reach press.api.* only,
-	# so the dashboard calls our switch under that prefix.
+	# Tenant-site SSO, switched by the site's team in the dashboard (Website Users).
 	"press.api.selfhost_sso.enable": "press_selfhost.api.site_sso.enable",
 	"press.api.selfhost_sso.disable": "press_selfhost.api.site_sso.disable",
 	"press.api.selfhost_sso.status": "press_selfhost.api.site_sso.status",
+	# Webhooks: Lago and Postal deliver as Guest.
+	"press.api.selfhost_lago.webhook": "press_selfhost.api.lago.webhook",
+	"press.api.selfhost_postal.webhook": "press_selfhost.api.postal.webhook",
+	# Routing: Traefik's HTTP provider polls as Guest, with its token.
+	"press.api.selfhost_traefik.config": "press_selfhost.api.traefik.config",
+	# Billing in the dashboard, for the team's members (Website Users).
+	"press.api.selfhost_billing.checkout_url": "press_selfhost.api.billing.checkout_url",
+	"press.api.selfhost_billing.invoices": "press_selfhost.api.billing.invoices",
+	"press.api.selfhost_billing.invoice_pdf_url": "press_selfhost.api.billing.invoice_pdf_url",
+	"press.api.selfhost_billing.invoice_payment_url": "press_selfhost.api.billing.invoice_payment_url",
 }
 
 # Bootstrap: create Press's self-hosting records right after install when settings allow.

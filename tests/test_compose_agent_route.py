@@ -28,6 +28,8 @@ from tests.support.processes import free_port
 from tests.support.standin import HTTPStandIn, Response
 
 DOMAIN = "localhost"
+LAGO_WEBHOOK = "/api/method/press.api.selfhost_lago.webhook"
+POSTAL_WEBHOOK = "/api/method/press.api.selfhost_postal.webhook"
 
 
 class AgentStandIn(HTTPStandIn):
@@ -51,8 +53,8 @@ class PressStandIn(HTTPStandIn):
 	def __init__(self):
 		super().__init__()
 		self.route("GET", "/", lambda request: Response(body="Press"))
-		self.route("POST", "/api/method/press_selfhost.api.lago.webhook", lambda request: Response(body={}))
-		self.route("POST", "/api/method/press_selfhost.api.postal.webhook", lambda request: Response(body={}))
+		self.route("POST", LAGO_WEBHOOK, lambda request: Response(body={}))
+		self.route("POST", POSTAL_WEBHOOK, lambda request: Response(body={}))
 
 
 class GreetingStandIn:
@@ -224,12 +226,28 @@ def test_lago_reaches_press_inside_the_stack_with_the_press_site_name(stack):
 
 def test_postal_reaches_press_inside_the_stack_with_the_press_site_name(stack):
 	"""Postal's webhook URL in the compose stack, whatever DOMAIN resolves to (README "First start")."""
-	path = "/api/method/press_selfhost.api.postal.webhook"
+	path = POSTAL_WEBHOOK
 	pool = urllib3.HTTPConnectionPool("127.0.0.1", stack["ports"]["webhooks"], retries=False)
 	response = pool.request("POST", path, body=b'{"event": "MessageSent"}')
 	assert response.status == 200
 	(delivery,) = stack["press"].requests_to("POST", path)
 	assert delivery.headers["X-Frappe-Site-Name"] == f"cloud.{DOMAIN}"
+
+
+@pytest.mark.parametrize("path", [LAGO_WEBHOOK, POSTAL_WEBHOOK])
+def test_webhook_bodies_reach_press_as_raw_bytes_and_never_over_a_mebibyte(stack, path):
+	"""Frappe parses an application/json body before any endpoint runs (a 500 when it is not JSON):
+	Traefik hands Press the bytes as application/octet-stream, and refuses a body over the cap itself."""
+	pool = urllib3.HTTPConnectionPool("127.0.0.1", stack["ports"]["webhooks"], retries=False)
+	before = len(stack["press"].requests_to("POST", path))
+	json_header = {"Content-Type": "application/json"}
+	assert pool.request("POST", path, body=b"{not json", headers=json_header).status == 200
+	delivered = stack["press"].requests_to("POST", path)[-1]
+	assert delivered.headers["Content-Type"] == "application/octet-stream"
+	assert delivered.body == b"{not json"
+	huge = b'{"padding": "' + b"x" * (1024 * 1024) + b'"}'
+	assert pool.request("POST", path, body=huge, headers=json_header).status == 413
+	assert len(stack["press"].requests_to("POST", path)) == before + 1
 
 
 @pytest.mark.parametrize("path", ["/api/method/frappe.auth.get_logged_user", "/app", "/"])

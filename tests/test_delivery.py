@@ -8,7 +8,15 @@ from pathlib import Path
 import pymysql
 import pytest
 
-from press_selfhost.webhooks.delivery import inbox_key, is_duplicate_entry, retry_delay_seconds
+from press_selfhost.webhooks.delivery import (
+	MAX_BODY_BYTES,
+	BodyRefused,
+	check_body,
+	check_length,
+	inbox_key,
+	is_duplicate_entry,
+	retry_delay_seconds,
+)
 
 DOCTYPE = (
 	Path(__file__).parent.parent / "press_selfhost/press_selfhost/doctype/webhook_event/webhook_event.json"
@@ -162,3 +170,29 @@ def test_inbox_key_is_prefixed_by_source_and_bounded():
 def test_retries_back_off_then_stop():
 	delays = [retry_delay_seconds(attempts) for attempts in range(1, 12)]
 	assert delays == [60, 120, 240, 480, 960, 1920, 3600, 3600, 3600, None, None]
+
+
+@pytest.mark.parametrize(
+	("body", "status", "reason"),
+	[
+		(b"", 400, "empty body"),
+		(b"  \n", 400, "empty body"),
+		(b'{"webhook_type": "\xff"}', 400, "body is not UTF-8"),
+		(b"{not json", 400, "body is not JSON"),
+		(b'["a", "list"]', 400, "body is not a JSON object"),
+		(b'"' + b"x" * MAX_BODY_BYTES + b'"', 413, f"body larger than {MAX_BODY_BYTES} bytes"),
+	],
+)
+def test_bodies_no_sender_signs_are_refused_before_verification(body, status, reason):
+	with pytest.raises(BodyRefused) as refused:
+		check_body(body)
+	assert (refused.value.http_status, refused.value.reason) == (status, reason)
+
+
+def test_a_json_object_passes_and_a_declared_oversize_is_refused_unread():
+	check_body(b'{"webhook_type": "invoice.created"}')
+	check_length(None)  # chunked: the read body is checked instead
+	check_length(MAX_BODY_BYTES)
+	with pytest.raises(BodyRefused) as refused:
+		check_length(MAX_BODY_BYTES + 1)
+	assert refused.value.http_status == 413

@@ -28,8 +28,8 @@ from press_selfhost.routing.agent import AgentClient, AgentSettings
 REDACTED = "********"
 # The port press_selfhost's proxy service listens on in compose (as the stock agent's web does).
 PROXY_AGENT_PORT = 25052
-ROUTING_CONFIG_PATH = "/api/method/press_selfhost.api.traefik.config"
-LAGO_WEBHOOK_PATH = "/api/method/press_selfhost.api.lago.webhook"
+ROUTING_CONFIG_PATH = "/api/method/press.api.selfhost_traefik.config"
+LAGO_WEBHOOK_PATH = "/api/method/press.api.selfhost_lago.webhook"
 KEYCLOAK_CALLBACK_PATH = "/auth/keycloak/callback"  # keycloak_login.CALLBACK_PATH (that module needs frappe)
 KEYCLOAK_BOOTSTRAP_FIX = (
 	"Run: bench --site <site> execute press_selfhost.identity.dashboard_login.bootstrap_realm"

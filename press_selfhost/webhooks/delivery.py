@@ -6,6 +6,8 @@ error (1062), which this module recognises, whether raw from PyMySQL or wrapped 
 (DuplicateEntryError / UniqueValidationError carry the driver's error in their args).
 """
 
+import json
+
 MARIADB_DUPLICATE_ENTRY = 1062
 # Frappe's Data columns are varchar(140); the source prefix must fit too.
 MAX_KEY_LENGTH = 140
@@ -52,3 +54,40 @@ def retry_delay_seconds(attempts: int) -> int | None:
 	if attempts >= MAX_ATTEMPTS:
 		return None
 	return min(FIRST_RETRY_SECONDS * 2 ** max(attempts - 1, 0), LONGEST_RETRY_SECONDS)
+
+
+# Lago's largest deliveries (an invoice with its fees) stay well under this; anything bigger is not a
+# webhook of theirs and is refused before it is read or stored. Traefik's webhook routes cap it too.
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class BodyRefused(Exception):
+	"""A delivery refused before its signature is checked: `http_status` and a short `reason`."""
+
+	def __init__(self, http_status: int, reason: str):
+		super().__init__(reason)
+		self.http_status = http_status
+		self.reason = reason
+
+
+def check_length(content_length: int | None) -> None:
+	"""Refuse (413) a body whose declared length is over the cap, before reading it."""
+	if content_length is not None and content_length > MAX_BODY_BYTES:
+		raise BodyRefused(413, f"body larger than {MAX_BODY_BYTES} bytes")
+
+
+def check_body(body: bytes) -> None:
+	"""Refuse what no sender signs: an empty, oversized, non-UTF-8 or non-JSON-object body (400/413)."""
+	check_length(len(body))
+	if not body.strip():
+		raise BodyRefused(400, "empty body")
+	try:
+		text = body.decode("utf-8")
+	except UnicodeDecodeError:
+		raise BodyRefused(400, "body is not UTF-8") from None
+	try:
+		document = json.loads(text)
+	except ValueError:
+		raise BodyRefused(400, "body is not JSON") from None
+	if not isinstance(document, dict):
+		raise BodyRefused(400, "body is not a JSON object")

@@ -13,9 +13,34 @@ import frappe
 from frappe.utils import now_datetime
 
 from press_selfhost.errors import ConfigurationError, ServiceRejectedError
-from press_selfhost.webhooks.delivery import inbox_key, is_duplicate_entry, retry_delay_seconds
+from press_selfhost.webhooks.delivery import (
+	check_body,
+	check_length,
+	inbox_key,
+	is_duplicate_entry,
+	retry_delay_seconds,
+)
 
 DOCTYPE = "Webhook Event"
+
+
+def raw_body() -> bytes:
+	"""The request's raw bytes, as the sender signed them; BodyRefused when no sender could have.
+
+	The length is checked before the body is read. Frappe has already parsed a JSON body into
+	form_dict by now (and answers 500 itself when it is not JSON): Traefik's webhook routes send it on
+	as application/octet-stream so that only this code reads it.
+	"""
+	check_length(frappe.request.content_length)
+	body = frappe.request.get_data(cache=True)
+	check_body(body)
+	return body
+
+
+def refuse(http_status: int, reason: str) -> dict:
+	"""The answer to a delivery that is not stored: the status, and the reason for the sender's log."""
+	frappe.local.response.http_status_code = http_status
+	return {"refused": reason}
 
 
 def receive(
