@@ -5,7 +5,7 @@ import uuid
 import pytest
 
 from tests.support.processes import MissingBinaryError
-from tests.support.servers import MariaDBServer, RedisServer, S3StandIn, SMTPServer
+from tests.support.servers import MariaDBServer, RedisServer, RegistryServer, S3StandIn, SMTPServer
 
 # tests/frappe runs inside a real bench (bench run-tests), never under plain pytest.
 collect_ignore = ["frappe"]
@@ -35,6 +35,13 @@ def mariadb_server(tmp_path_factory):
 @pytest.fixture(scope="session")
 def s3_server():
 	server = _started(S3StandIn())
+	yield server
+	server.stop()
+
+
+@pytest.fixture(scope="session")
+def registry_server(tmp_path_factory):
+	server = _started(RegistryServer(tmp_path_factory.mktemp("registry")))
 	yield server
 	server.stop()
 

@@ -169,6 +169,8 @@ def applied(snapshot, actions):
 	names: dict[str, str] = {}
 	counter = itertools.count(1)
 	for action in actions:
+		if action.operation is Operation.WAIT:
+			continue
 		fields, _children = named(action, names)
 		stored = {k: fingerprint(v) if k in action.secret_fields else v for k, v in fields.items()}
 		name = action.name or f"{action.doctype}-{next(counter)}"
@@ -500,3 +502,36 @@ def test_an_owner_who_already_has_the_role_is_left_alone_and_other_users_roles_d
 	snapshot = {"Has Role": {"row-1": other_users_role, "row-2": owners_role}}
 	grant = {a.key: a for a in plan_bootstrap(SETTINGS, snapshot, PRESS_FEB_2025)}["Team Owner Role"]
 	assert (grant.operation, grant.name, grant.fields) == (Operation.UNCHANGED, "row-2", {})
+
+
+UNREACHED = {
+	"Server": "https://f1.example.com/agent is unreachable (connection refused)",
+	"Bench image": "registry.example.com/bench:v1 is not in the registry",
+}
+
+
+def test_unreached_servers_are_created_pending_and_the_bench_waits():
+	actions = {a.key: a for a in plan_bootstrap(SETTINGS, {}, PRESS_FEB_2025, unreached=UNREACHED)}
+	assert actions["Server"].operation is Operation.CREATE
+	assert actions["Server"].fields["status"] == "Pending"
+	assert actions["Proxy Server"].fields["status"] == "Active"
+	assert actions["Bench"].operation is Operation.WAIT
+	assert actions["Bench"].fields == {}
+	assert "connection refused" in actions["Bench"].reason
+	assert "not in the registry" in actions["Bench"].reason
+	printed = summary_table(list(actions.values()))
+	assert "wait" in printed
+	assert "not in the registry" in printed
+
+
+def test_a_pending_server_becomes_active_once_reached_and_an_active_one_is_never_demoted():
+	pending = applied({}, plan_bootstrap(SETTINGS, {}, PRESS_FEB_2025, unreached=UNREACHED))
+	assert "Bench" not in pending
+	reached = {a.key: a for a in plan_bootstrap(SETTINGS, pending, PRESS_FEB_2025)}
+	assert reached["Server"].operation is Operation.UPDATE
+	assert reached["Server"].fields == {"status": "Active"}
+	assert reached["Bench"].operation is Operation.CREATE
+	active = applied(pending, list(reached.values()))
+	down_again = {a.key: a for a in plan_bootstrap(SETTINGS, active, PRESS_FEB_2025, unreached=UNREACHED)}
+	assert down_again["Server"].operation is Operation.UNCHANGED
+	assert down_again["Bench"].operation is Operation.UNCHANGED  # it exists: nothing to wait for

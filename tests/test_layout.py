@@ -30,7 +30,7 @@ FRAMEWORK_FREE = {
 		"proxy_agent.password",
 		"proxy_agent.__main__",
 	],
-	"setup": ["settings", "bootstrap_plan", "bootstrap_records", "doctor"],
+	"setup": ["settings", "bootstrap_plan", "bootstrap_records", "doctor", "reachability"],
 	"webhooks": ["delivery"],
 	"": ["errors", "hooks", "patches", "patches.move_to_feature_packages", "test_in_bench"],
 }

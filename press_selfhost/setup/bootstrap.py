@@ -3,7 +3,7 @@
 The rules (which records, which fields, in which order, why) are in `bootstrap_plan.py`; this
 module only reads DocType meta and records, and carries the actions out the way Press expects:
 normal inserts so Press's own hooks fill in what they generate, `db_insert` where a hook would call
-certbot. Nothing here runs Ansible or SSH: servers are written Active directly.
+certbot. Nothing here runs Ansible or SSH: a server is written Active once its agent answers.
 """
 
 import frappe
@@ -30,6 +30,7 @@ from press_selfhost.setup.bootstrap_records import (
 	missing_settings,
 	settings_from_values,
 )
+from press_selfhost.setup.reachability import unreached
 
 PLANNED_DOCTYPES = (
 	"TLS Certificate",
@@ -133,10 +134,15 @@ def read_snapshot(settings: BootstrapSettings, capabilities: PressCapabilities) 
 
 
 def plan(settings: BootstrapSettings | None = None) -> list[Action]:
-	"""The plan for `settings` (by default Selfhost Settings) against this site's records."""
+	"""The plan for `settings` (by default Selfhost Settings) against this site's records.
+
+	Servers whose agents do not answer where Press calls them are planned Pending, and the Bench
+	waits for its server and its image (see reachability.py).
+	"""
 	settings = settings or read_settings()
 	capabilities = read_capabilities()
-	return plan_bootstrap(settings, read_snapshot(settings, capabilities), capabilities)
+	snapshot = read_snapshot(settings, capabilities)
+	return plan_bootstrap(settings, snapshot, capabilities, unreached=unreached(settings))
 
 
 def apply(actions: list[Action]) -> dict[str, str]:
@@ -152,7 +158,7 @@ def apply(actions: list[Action]) -> dict[str, str]:
 			elif action.operation is Operation.UPDATE:
 				_update(action, names)
 				names[action.key] = action.name
-			else:
+			elif action.operation is Operation.UNCHANGED:
 				names[action.key] = action.name
 		except Exception as error:
 			frappe.db.rollback()

@@ -15,6 +15,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
+from types import MappingProxyType
 
 from press_selfhost.errors import ConfigurationError
 from press_selfhost.setup.bootstrap_records import (
@@ -34,6 +35,7 @@ class Operation(Enum):
 	CREATE = "create"
 	UPDATE = "update"
 	UNCHANGED = "unchanged"
+	WAIT = "wait"  # not created yet: what it needs was not reached (the reason says what)
 
 
 @dataclass(frozen=True)
@@ -71,17 +73,33 @@ def fingerprint(secret: str) -> str:
 
 
 def plan_bootstrap(
-	settings: BootstrapSettings, snapshot: Snapshot, capabilities: PressCapabilities
+	settings: BootstrapSettings,
+	snapshot: Snapshot,
+	capabilities: PressCapabilities,
+	unreached: Mapping[str, str] = MappingProxyType({}),
 ) -> list[Action]:
-	"""The ordered actions that bring `snapshot` to what self-hosting needs; unchanged ones included."""
+	"""The ordered actions that bring `snapshot` to what self-hosting needs; unchanged ones included.
+
+	`unreached`: what the shell could not reach just now, by record key, and why (see desired_records).
+	"""
 	_check_settings(settings)
 	resolved: dict[str, object] = {}
 	actions = []
-	for record in desired_records(settings, capabilities):
+	for record in desired_records(settings, capabilities, unreached):
 		record = _resolve_refs(record, resolved)
 		record = _keep_known_fields(record, capabilities)
 		existing_name = _find(snapshot.get(record.doctype, {}), record)
-		if existing_name is None:
+		if existing_name is None and record.waiting_for:
+			action = Action(
+				key=record.key,
+				doctype=record.doctype,
+				name=None,
+				lookup=record.lookup,
+				operation=Operation.WAIT,
+				fields={},
+				reason=f"waiting for {record.waiting_for}",
+			)
+		elif existing_name is None:
 			action = Action(
 				key=record.key,
 				doctype=record.doctype,
@@ -156,6 +174,8 @@ def summary_rows(actions: list[Action]) -> list[tuple[str, str, str, str]]:
 	for action in actions:
 		name = action.name or "(new) " + ", ".join(f"{k}={_printable(v)}" for k, v in action.lookup.items())
 		shown = action.printable_fields()
+		if action.operation is Operation.WAIT:
+			shown = {"waiting for": action.reason.removeprefix("waiting for ")}
 		operation = action.operation.value
 		if action.operation is not Operation.UNCHANGED and action.insert_method is InsertMethod.DB_INSERT:
 			operation += " (no hooks)"

@@ -9,8 +9,9 @@ versions. Framework-free.
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
+from types import MappingProxyType
 
 from press_selfhost.errors import ConfigurationError
 
@@ -30,6 +31,9 @@ PRESS_OFFSITE_FIELDS = ("aws_s3_bucket", "offsite_backups_access_key_id", "offsi
 # The role Press gives every dashboard customer at signup: "Press User" in newer Press, "Press Admin"
 # before it existed. Without it the team owner cannot save its own Sites from the dashboard.
 CUSTOMER_ROLES = ("Press User", "Press Admin")
+# The records of servers whose agents bootstrap reaches before Press may see them Active.
+SERVER_KEYS = ("Proxy Server", "Database Server", "Server")
+BENCH_IMAGE_KEY = "Bench image"
 
 
 class InsertMethod(Enum):
@@ -125,6 +129,8 @@ class DesiredRecord:
 	insert_method: InsertMethod = InsertMethod.INSERT
 	hook_free_fields: frozenset[str] = frozenset()
 	reason: str = ""
+	# Why the record may not be created yet (what it needs has not been reached); "" when it may.
+	waiting_for: str = ""
 
 
 def missing_settings(settings: BootstrapSettings) -> list[str]:
@@ -197,11 +203,21 @@ def parse_site_plans(text: str) -> tuple[SitePlanSpec, ...]:
 	return tuple(plans)
 
 
-def desired_records(settings: BootstrapSettings, capabilities: PressCapabilities) -> list[DesiredRecord]:
-	"""Every record self-hosting needs, in the order Press's links and hooks require."""
-	records = _infrastructure(settings, capabilities)
+def desired_records(
+	settings: BootstrapSettings,
+	capabilities: PressCapabilities,
+	unreached: Mapping[str, str] = MappingProxyType({}),
+) -> list[DesiredRecord]:
+	"""Every record self-hosting needs, in the order Press's links and hooks require.
+
+	`unreached`: why a server's agent (by record key: "Server", "Proxy Server", "Database Server") or
+	the bench image ("Bench image") could not be reached just now. Press only ever sees a server
+	Active that bootstrap has reached; the Bench, whose insert makes the Agent start the image, waits
+	for both its server and its image.
+	"""
+	records = _infrastructure(settings, capabilities, unreached)
 	records.append(_press_settings(settings))
-	records += _team_and_bench(settings, capabilities)
+	records += _team_and_bench(settings, capabilities, unreached)
 	records += [
 		DesiredRecord(
 			key=f"Site Plan {plan.name}",
@@ -224,7 +240,9 @@ def desired_records(settings: BootstrapSettings, capabilities: PressCapabilities
 	return records
 
 
-def _infrastructure(settings: BootstrapSettings, capabilities: PressCapabilities) -> list[DesiredRecord]:
+def _infrastructure(
+	settings: BootstrapSettings, capabilities: PressCapabilities, unreached: Mapping[str, str]
+) -> list[DesiredRecord]:
 	domain = settings.domain
 	dns_providers = capabilities.options("Root Domain", "dns_provider")
 	if "Generic" in dns_providers:
@@ -245,9 +263,9 @@ def _infrastructure(settings: BootstrapSettings, capabilities: PressCapabilities
 	app_server = settings.server_name(APP_SERVER_HOSTNAME)
 	proxy_server = settings.server_name(PROXY_SERVER_HOSTNAME)
 	database_server = settings.server_name(DATABASE_SERVER_HOSTNAME)
-	server_common = {"domain": domain, "cluster": settings.cluster, "status": "Active"}
-	no_ansible = "status Active and no `ip`: no Ansible, no SSH, no Route 53 record"
-	return [
+	server_common = {"domain": domain, "cluster": settings.cluster}
+	no_ansible = "no `ip`: no Ansible, no SSH, no Route 53 record"
+	records = [
 		DesiredRecord(
 			key="TLS Certificate",
 			doctype="TLS Certificate",
@@ -338,6 +356,22 @@ def _infrastructure(settings: BootstrapSettings, capabilities: PressCapabilities
 			reason=f"the stock Agent's container; {no_ansible}",
 		),
 	]
+	return [_server_status(record, unreached) if record.key in SERVER_KEYS else record for record in records]
+
+
+def _server_status(record: DesiredRecord, unreached: Mapping[str, str]) -> DesiredRecord:
+	"""Active once reached (a Pending server is promoted); Pending, and never demoted, while not."""
+	why = unreached.get(record.key)
+	if why is None:
+		return replace(
+			record, fields={**record.fields, "status": "Active"}, reason=f"reached; {record.reason}"
+		)
+	return replace(
+		record,
+		fields={**record.fields, "status": "Pending"},
+		create_only=record.create_only | {"status"},
+		reason=f"not reached ({why}): Pending until bootstrap reaches it; {record.reason}",
+	)
 
 
 def _press_settings(settings: BootstrapSettings) -> DesiredRecord:
@@ -376,7 +410,9 @@ def _press_settings(settings: BootstrapSettings) -> DesiredRecord:
 	)
 
 
-def _team_and_bench(settings: BootstrapSettings, capabilities: PressCapabilities) -> list[DesiredRecord]:
+def _team_and_bench(
+	settings: BootstrapSettings, capabilities: PressCapabilities, unreached: Mapping[str, str]
+) -> list[DesiredRecord]:
 	app_server = settings.server_name(APP_SERVER_HOSTNAME)
 	docker_repository, _, docker_tag = settings.bench_image.rpartition(":")
 	if not docker_repository or "/" in docker_tag:
@@ -572,6 +608,9 @@ def _team_and_bench(settings: BootstrapSettings, capabilities: PressCapabilities
 			},
 			create_only=frozenset({"status", "candidate"}),
 			reason="inserted normally: its 'New Bench' Agent Job makes the stock Agent start the bench",
+			waiting_for="; ".join(
+				f"{key}: {unreached[key]}" for key in ("Server", BENCH_IMAGE_KEY) if key in unreached
+			),
 		),
 	]
 

@@ -168,6 +168,89 @@ class S3StandIn:
 			self._server.stop()
 
 
+class RegistryServer:
+	"""The Docker registry (Distribution 2.8, Debian's docker-registry), with htpasswd login, on 127.0.0.1.
+
+	The same software as compose's `registry` service; images are pushed through its HTTP API.
+	"""
+
+	username = "press"
+	password = "registry-test-password"
+
+	def __init__(self, workdir: Path):
+		self.workdir = workdir
+		self.port = free_port()
+		self.url = f"http://127.0.0.1:{self.port}"
+		self.process: subprocess.Popen | None = None
+
+	def start(self) -> "RegistryServer":
+		import bcrypt
+
+		binary = require_binary("docker-registry", "apt-get install docker-registry")
+		htpasswd = self.workdir / "htpasswd"
+		hashed = bcrypt.hashpw(self.password.encode(), bcrypt.gensalt(rounds=4)).decode()
+		htpasswd.write_text(f"{self.username}:{hashed}\n")
+		config = self.workdir / "config.yml"
+		config.write_text(
+			"version: 0.1\n"
+			"log: {level: warn}\n"
+			f"storage: {{filesystem: {{rootdirectory: {self.workdir / 'data'}}}}}\n"
+			f"http: {{addr: '127.0.0.1:{self.port}'}}\n"
+			f"auth: {{htpasswd: {{realm: test, path: {htpasswd}}}}}\n"
+		)
+		log = self.workdir / "registry.log"
+		with log.open("wb") as output:
+			self.process = subprocess.Popen([binary, "serve", str(config)], stdout=output, stderr=output)
+		wait_until(lambda: port_accepts(self.port), what="docker-registry", process=self.process, log=log)
+		return self
+
+	def push_image(self, repository: str, tag: str) -> str:
+		"""Push a one-layer image (a config blob and its manifest) as `docker push` does; its digest."""
+		import hashlib
+		import json
+
+		import requests
+
+		auth = (self.username, self.password)
+
+		def blob(content: bytes) -> dict:
+			digest = "sha256:" + hashlib.sha256(content).hexdigest()
+			upload = requests.post(f"{self.url}/v2/{repository}/blobs/uploads/", auth=auth, timeout=10)
+			upload.raise_for_status()
+			location = upload.headers["Location"]
+			location = location if location.startswith("http") else self.url + location
+			separator = "&" if "?" in location else "?"
+			requests.put(
+				f"{location}{separator}digest={digest}", data=content, auth=auth, timeout=10
+			).raise_for_status()
+			return {"digest": digest, "size": len(content)}
+
+		config = blob(
+			json.dumps(
+				{"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}
+			).encode()
+		)
+		manifest = {
+			"schemaVersion": 2,
+			"mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+			"config": {"mediaType": "application/vnd.docker.container.image.v1+json", **config},
+			"layers": [],
+		}
+		answer = requests.put(
+			f"{self.url}/v2/{repository}/manifests/{tag}",
+			data=json.dumps(manifest),
+			headers={"Content-Type": manifest["mediaType"]},
+			auth=auth,
+			timeout=10,
+		)
+		answer.raise_for_status()
+		return answer.headers["Docker-Content-Digest"]
+
+	def stop(self) -> None:
+		if self.process:
+			stop_process(self.process)
+
+
 @dataclass
 class ReceivedMail:
 	mail_from: str
