@@ -21,7 +21,7 @@ import certifi
 import pytest
 import urllib3
 
-from press_selfhost.setup.doctor import STACK_LAGO_WEBHOOK_URL
+from press_selfhost.billing.checks import STACK_LAGO_WEBHOOK_URL
 from tests.support.agent_entrypoint import AgentEntrypoint, compose_entrypoints, make_agent_ca
 from tests.support.compose import load_raw
 from tests.support.processes import free_port

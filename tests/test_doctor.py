@@ -6,19 +6,18 @@ import time
 
 import pytest
 
+from press_selfhost.identity.checks import oidc_discovery_check
+from press_selfhost.mail.checks import smtp_login_check
+from press_selfhost.setup.checks import mariadb_root_check
 from press_selfhost.setup.doctor import (
 	REDACTED,
-	Check,
-	CheckFailed,
 	all_ok,
 	configured_checks,
-	mariadb_root_check,
-	oidc_discovery_check,
 	results_json,
 	results_text,
 	run_checks,
-	smtp_login_check,
 )
+from press_selfhost.setup.health import Check, CheckFailed
 from tests.standins.keycloak_discovery import KeycloakDiscoveryStandIn
 from tests.support.processes import free_port
 

@@ -4,6 +4,11 @@ import dataclasses
 
 import pytest
 
+from press_selfhost.identity.checks import (
+	KEYCLOAK_BOOTSTRAP_FIX,
+	dashboard_callback_url,
+	keycloak_client_check,
+)
 from press_selfhost.identity.keycloak_admin import (
 	AdminCredentials,
 	DashboardClient,
@@ -11,15 +16,7 @@ from press_selfhost.identity.keycloak_admin import (
 	RealmPolicy,
 	ensure_realm,
 )
-from press_selfhost.setup.doctor import (
-	KEYCLOAK_BOOTSTRAP_FIX,
-	configured_checks,
-	dashboard_callback_url,
-	keycloak_client_check,
-	results_json,
-	results_text,
-	run_checks,
-)
+from press_selfhost.setup.doctor import configured_checks, results_json, results_text, run_checks
 from tests.standins.keycloak_admin import KeycloakAdminStandIn
 
 CALLBACK = dashboard_callback_url("example.com")

@@ -2,7 +2,8 @@
 
 import secrets
 
-from press_selfhost.setup.doctor import configured_checks, outgoing_mail_check, results_json, run_checks
+from press_selfhost.mail.checks import outgoing_mail_check
+from press_selfhost.setup.doctor import configured_checks, results_json, run_checks
 from tests.support.processes import free_port
 
 

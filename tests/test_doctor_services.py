@@ -1,4 +1,4 @@
-"""The doctor's checks of the Agent, the proxy service, the routing endpoint, MinIO, Lago and Postal.
+"""The doctor's checks of the Agent, the proxy service, MinIO, Lago and Postal, and all checks from settings.
 
 Each check runs through the real runner against our stand-ins (or the real proxy service, or moto's
 S3), passing and failing, and no secret it was given appears in its output.
@@ -11,53 +11,34 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 import pytest
 
 from press_selfhost.backups import s3
+from press_selfhost.backups.checks import minio_buckets_check
+from press_selfhost.billing.checks import (
+	OLD_LAGO_WEBHOOK_PATH,
+	STACK_LAGO_WEBHOOK_URL,
+	lago_api_key_check,
+	lago_webhook_check,
+	lago_webhook_url,
+)
+from press_selfhost.mail.checks import postal_api_key_check
+from press_selfhost.routing.checks import agent_ping_check, proxy_agent_ping_check, proxy_agent_url
 from press_selfhost.routing.proxy_agent.app import ProxyAgent, ProxyAgentConfig
 from press_selfhost.routing.proxy_agent.password import hash_password
 from press_selfhost.routing.traefik import Route, SiteStatus
 from press_selfhost.setup.doctor import (
 	SECRET_SETTINGS,
-	STACK_LAGO_WEBHOOK_URL,
-	Check,
-	CheckResult,
-	agent_ping_check,
 	configured_checks,
-	lago_api_key_check,
-	lago_webhook_check,
-	lago_webhook_url,
-	minio_buckets_check,
-	postal_api_key_check,
-	proxy_agent_ping_check,
-	proxy_agent_url,
 	results_json,
 	results_text,
-	routing_endpoint_check,
 	run_checks,
 )
 from tests.standins.agent import AgentStandIn
 from tests.standins.lago import LagoStandIn
-from tests.standins.postal import PostalStandIn
-from tests.standins.press import PressRoutingStandIn
-from tests.support.processes import free_port
+from tests.standins.postal import PostalSigner, PostalStandIn
+from tests.standins.press import PressWebStandIn
+from tests.support.doctor import only, unused_url, wrong
 
 DOMAIN = "example.com"
 PROXY_PASSWORD = "proxy-agent-password-" + secrets.token_hex(8)
-
-
-def only(check: Check, given_secrets) -> CheckResult:
-	"""The check's result; asserts that no secret it was given reaches either output format."""
-	[result] = run_checks([check], given_secrets)
-	for output in (results_text([result]), results_json([result])):
-		for secret in given_secrets:
-			assert secret not in output
-	return result
-
-
-def wrong(what: str) -> str:
-	return f"wrong-{what}-{secrets.token_hex(6)}"
-
-
-def unused_url() -> str:
-	return f"http://127.0.0.1:{free_port()}"
 
 
 class _Quiet(WSGIRequestHandler):
@@ -90,7 +71,10 @@ def agent():
 @pytest.fixture
 def press():
 	routes = (Route(f"acme.{DOMAIN}", f"acme.{DOMAIN}", "10.0.0.5", SiteStatus.ACTIVE),)
-	with PressRoutingStandIn(DOMAIN, "traefik-token-" + secrets.token_hex(8), routes) as stand_in:
+	token = "traefik-token-" + secrets.token_hex(8)
+	with PressWebStandIn(
+		DOMAIN, token, routes, postal_public_key_pem=PostalSigner().public_key_pem
+	) as stand_in:
 		yield stand_in
 
 
@@ -164,36 +148,6 @@ def test_proxy_service_with_a_wrong_password_or_down(proxy_agent):
 	assert "is unreachable" in down.detail and "proxy_server_private_ip" in down.fix
 
 
-# -- the routing endpoint Traefik polls -----------------------------------------------------------
-
-
-def test_routing_endpoint_answers_traefik_with_the_token(press):
-	result = only(routing_endpoint_check(press.url, DOMAIN, press.token), [press.token])
-	assert result.ok, result
-	assert result.detail.startswith(f"cloud.{DOMAIN} serves Traefik ")
-	[request] = press.requests
-	assert request.headers["X-Traefik-Token"] == press.token
-	assert request.headers["Host"] == request.headers["X-Frappe-Site-Name"] == f"cloud.{DOMAIN}"
-
-
-def test_routing_endpoint_wrong_token_wrong_domain_errors_and_down(press):
-	token = wrong("traefik-token")
-	refused = only(routing_endpoint_check(press.url, DOMAIN, token), [token, press.token])
-	assert not refused.ok
-	assert refused.detail == "the routing endpoint refused the token (HTTP 401)"
-	assert "traefik_config_token" in refused.fix
-	other_site = only(routing_endpoint_check(press.url, "example.org", press.token), [press.token])
-	assert not other_site.ok and "HTTP 404" in other_site.detail and "cloud.<domain>" in other_site.fix
-	press.fail_next(500)
-	broken = only(routing_endpoint_check(press.url, DOMAIN, press.token), [press.token])
-	assert not broken.ok and "HTTP 500" in broken.detail
-	press.fail_next(200, body={"hello": "a proxy page"})
-	not_config = only(routing_endpoint_check(press.url, DOMAIN, press.token), [press.token])
-	assert not not_config.ok and "not answer with a Traefik configuration" in not_config.detail
-	down = only(routing_endpoint_check(unused_url(), DOMAIN, press.token, timeout=2), [press.token])
-	assert not down.ok and "press_upstream_url" in down.fix
-
-
 # -- MinIO ----------------------------------------------------------------------------------------
 
 
@@ -237,7 +191,7 @@ def test_lago_api_key_valid_and_webhook_configured(lago):
 	hook = only(lago_webhook_check(lago.url, lago.api_key, DOMAIN), [lago.api_key])
 	assert hook.ok, hook
 	assert hook.detail == (
-		f"Lago sends its webhooks to https://cloud.{DOMAIN}/api/method/press_selfhost.api.lago.webhook"
+		f"Lago sends its webhooks to https://cloud.{DOMAIN}/api/method/press.api.selfhost_lago.webhook"
 	)
 
 
@@ -247,8 +201,25 @@ def test_lago_webhook_to_press_inside_the_compose_stack_counts(lago):
 	hook = only(lago_webhook_check(lago.url, lago.api_key, DOMAIN), [lago.api_key])
 	assert hook.ok, hook
 	assert hook.detail == (
-		"Lago sends its webhooks to http://traefik:8081/api/method/press_selfhost.api.lago.webhook"
+		"Lago sends its webhooks to http://traefik:8081/api/method/press.api.selfhost_lago.webhook"
 	)
+
+
+@pytest.mark.parametrize(
+	"old_url, new_url",
+	[
+		(f"https://cloud.{DOMAIN}/api/method/press_selfhost.api.lago.webhook", lago_webhook_url(DOMAIN)),
+		("http://traefik:8081/api/method/press_selfhost.api.lago.webhook", STACK_LAGO_WEBHOOK_URL),
+	],
+)
+def test_lago_webhook_to_the_old_url_says_to_update_it(lago, old_url, new_url):
+	"""The endpoint's own name, which Press's auth hook refuses to Lago: Lago's deliveries never arrive."""
+	assert old_url.endswith(OLD_LAGO_WEBHOOK_PATH)
+	lago.add_webhook_endpoint(old_url)
+	result = only(lago_webhook_check(lago.url, lago.api_key, DOMAIN), [lago.api_key])
+	assert not result.ok
+	assert result.detail.startswith(f"old URL registered: Lago sends its webhooks to {old_url},")
+	assert result.fix == f"Update the webhook in Lago → Developers → Webhooks to {new_url}."
 
 
 def test_lago_webhook_missing_says_what_to_add(lago):
@@ -327,7 +298,9 @@ def test_every_check_follows_the_settings_and_scrubs_every_secret(
 		("MinIO buckets and policies", True),
 		("Lago API key", True),
 		("Lago webhook", True),
+		("Lago webhook reachable", True),
 		("Postal API key", True),
+		("Postal webhook reachable", True),
 	]
 	for fieldname in SECRET_SETTINGS:
 		if values.get(fieldname):
@@ -339,7 +312,12 @@ def test_every_check_follows_the_settings_and_scrubs_every_secret(
 	}
 	checks, secret_values = configured_checks(broken)
 	results = run_checks(checks, secret_values)
-	assert [r.name for r in results if r.ok] == ["MinIO buckets and policies"]  # moto ignores the key
+	assert [r.name for r in results if r.ok] == [
+		"MinIO buckets and policies",  # moto ignores the key
+		"Lago webhook reachable",  # the webhooks' probes carry no secret
+		"Postal webhook reachable",
+	]
+	assert press.stored == []
 	output = results_text(results) + results_json(results)
 	for fieldname in SECRET_SETTINGS:
 		if broken.get(fieldname):

@@ -16,10 +16,10 @@ from press_selfhost.patches.move_to_feature_packages import MOVED_MODULES, moved
 APP = Path(__file__).resolve().parent.parent / "press_selfhost"
 
 FRAMEWORK_FREE = {
-	"backups": ["s3", "encryption", "schedule", "retention", "restore_links"],
-	"billing": ["lago", "lifecycle", "invoices", "format"],
-	"identity": ["keycloak", "keycloak_admin", "rules", "tenant_login"],
-	"mail": ["postal", "templates", "context", "status"],
+	"backups": ["s3", "encryption", "schedule", "retention", "restore_links", "checks"],
+	"billing": ["lago", "lifecycle", "invoices", "format", "checks"],
+	"identity": ["keycloak", "keycloak_admin", "rules", "tenant_login", "checks"],
+	"mail": ["postal", "templates", "context", "status", "checks"],
 	"routing": [
 		"traefik",
 		"agent",
@@ -29,8 +29,17 @@ FRAMEWORK_FREE = {
 		"proxy_agent.store",
 		"proxy_agent.password",
 		"proxy_agent.__main__",
+		"checks",
 	],
-	"setup": ["settings", "bootstrap_plan", "bootstrap_records", "doctor", "reachability"],
+	"setup": [
+		"settings",
+		"bootstrap_plan",
+		"bootstrap_records",
+		"health",
+		"checks",
+		"doctor",
+		"reachability",
+	],
 	"webhooks": ["delivery"],
 	"": ["errors", "hooks", "patches", "patches.move_to_feature_packages", "test_in_bench"],
 }

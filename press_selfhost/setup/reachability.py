@@ -8,20 +8,16 @@ would find it. Framework-free: the shell passes the settings in and the plan tak
 
 import requests
 
+from press_selfhost.routing.checks import agent_ping_check, proxy_agent_ping_check
 from press_selfhost.setup.bootstrap_records import (
 	APP_SERVER_HOSTNAME,
 	BENCH_IMAGE_KEY,
 	PROXY_SERVER_HOSTNAME,
 	BootstrapSettings,
 )
-from press_selfhost.setup.doctor import (
-	Check,
-	CheckFailed,
-	agent_ping_check,
-	mariadb_root_check,
-	proxy_agent_ping_check,
-	run_checks,
-)
+from press_selfhost.setup.checks import mariadb_root_check
+from press_selfhost.setup.doctor import run_checks
+from press_selfhost.setup.health import Check, CheckFailed
 
 MANIFEST_TYPES = ", ".join(
 	(

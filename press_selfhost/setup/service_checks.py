@@ -8,7 +8,8 @@ import frappe
 from frappe.utils import get_url, now_datetime
 
 from press_selfhost.identity.dashboard_login import CALLBACK_PATH
-from press_selfhost.setup.doctor import SECRET_SETTINGS, CheckResult, configured_checks, run_checks
+from press_selfhost.setup.doctor import SECRET_SETTINGS, configured_checks, run_checks
+from press_selfhost.setup.health import CheckResult
 
 DOCTYPE = "Selfhost Service Check"
 

@@ -2,7 +2,7 @@
 
 import frappe
 
-from press_selfhost.setup.doctor import CheckResult
+from press_selfhost.setup.health import CheckResult
 from press_selfhost.setup.service_checks import DOCTYPE, run_doctor, store_results
 
 try:
