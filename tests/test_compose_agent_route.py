@@ -225,7 +225,7 @@ def test_lago_reaches_press_inside_the_stack_with_the_press_site_name(stack):
 
 
 def test_postal_reaches_press_inside_the_stack_with_the_press_site_name(stack):
-	"""Postal's webhook URL in the compose stack, whatever DOMAIN resolves to (README "First start")."""
+	"""Postal's webhook URL in the compose stack, whatever DOMAIN resolves to (docs/operator/first-start.md)."""
 	path = POSTAL_WEBHOOK
 	pool = urllib3.HTTPConnectionPool("127.0.0.1", stack["ports"]["webhooks"], retries=False)
 	response = pool.request("POST", path, body=b'{"event": "MessageSent"}')

@@ -2,7 +2,7 @@
 
 The general policies of tests/test_compose.py (networks, healthchecks, pins, secrets) cover these
 services too; this file checks what makes each profile a working cluster rather than a list of
-containers, and that README's Scale-out names Frappe's real configuration keys.
+containers, and that the operator's Scale-out page names Frappe's real configuration keys.
 """
 
 import copy
@@ -14,7 +14,7 @@ from tests.support.compose import COMPOSE_DIR, active_services, load_raw
 
 SENTINELS = ["redis-sentinel-1", "redis-sentinel-2", "redis-sentinel-3"]
 GALERA_NODES = ["mariadb-galera-1", "mariadb-galera-2", "mariadb-galera-3"]
-README = COMPOSE_DIR.parent / "README.md"
+SCALE_OUT_PAGE = COMPOSE_DIR.parent / "docs" / "operator" / "scale-out.md"
 FRAPPE_SENTINEL_KEYS = [
 	f"redis_{kind}_{key}"
 	for kind in ("cache", "queue")
@@ -146,9 +146,9 @@ def test_the_profiles_are_optional_and_add_only_their_services(services):
 	assert set(active_services({"services": services}, {"ha-db"})) - core == set(GALERA_NODES)
 
 
-def test_readme_scale_out_names_frappes_sentinel_keys():
+def test_the_scale_out_page_names_frappes_sentinel_keys():
 	"""The keys Frappe reads (frappe/utils/redis_wrapper.py setup_cache, redis_queue.py get_connection)."""
-	section = README.read_text().split("### Scale-out", 1)[1].split("\n### ", 1)[0]
+	section = SCALE_OUT_PAGE.read_text()
 	missing = [key for key in FRAPPE_SENTINEL_KEYS if f"`{key}`" not in section and f'"{key}"' not in section]
 	assert missing == []
 	assert "ha-redis" in section and "ha-db" in section

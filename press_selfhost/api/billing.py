@@ -2,7 +2,7 @@
 
 Each method answers for one team: the `team` argument, else the dashboard's `X-Press-Team` header,
 else the user's own team. A user sees only a team they own or belong to; a System Manager any team.
-Press's own billing methods (press.api.billing) are left alone: see README "Billing with Lago".
+Press's own billing methods (press.api.billing) are left alone: see docs/billing.md.
 """
 
 import frappe

@@ -47,7 +47,7 @@ def enable(site_name: str) -> dict:
 	if not has_app and not frappe.db.exists("Release Group App", {"parent": site.group, "app": TENANT_APP}):
 		frappe.throw(
 			f"The bench group {site.group} of {site.name} lacks the app {TENANT_APP}, which serves the "
-			"login on the site: deploy the bench image that carries it (README, Single sign-on)."
+			"login on the site: deploy the bench image that carries it (docs/single-sign-on.md, Tenant sites)."
 		)
 	settings = _keycloak_settings()
 	admin = _admin(settings)

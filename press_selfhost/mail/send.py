@@ -174,7 +174,7 @@ def _server_event_summary(event: PostalEvent) -> str:
 	payload = event.payload
 	if event.event_type is PostalEventType.DOMAIN_DNS_ERROR:
 		domain = payload.get("domain")
-		return f"Postal: the DNS records of {domain} are wrong; fix them (README, section Mail) or mail will fail."
+		return f"Postal: the DNS records of {domain} are wrong; fix them (docs/mail.md) or mail will fail."
 	return (
 		f"Postal: {event.event_type.value} ({payload.get('volume')} of {payload.get('limit')} messages); "
 		"raise the send limit of the mail server in Postal."
