@@ -8,8 +8,9 @@ import pytest
 
 from press_selfhost.identity.checks import oidc_discovery_check
 from press_selfhost.mail.checks import smtp_login_check
-from press_selfhost.setup.checks import mariadb_root_check
+from press_selfhost.setup.checks import mariadb_root_check, press_records_check
 from press_selfhost.setup.doctor import (
+	PRESS_RECORDS,
 	REDACTED,
 	all_ok,
 	configured_checks,
@@ -161,3 +162,26 @@ def test_checks_follow_the_settings(smtp_server, keycloak):
 	]
 	assert "database_server_private_ip" in results[3].fix
 	assert smtp_server.password in secret_values
+
+
+@pytest.mark.parametrize(
+	("statuses", "benches", "ok", "says"),
+	[
+		({"n1.x": "Active", "m1.x": "Active", "f1.x": "Active"}, 1, True, "3 servers Active, 1 bench"),
+		({"n1.x": "Active", "m1.x": "Active", "f1.x": "Pending"}, 0, False, "not Active: f1.x (Pending)"),
+		({"n1.x": "Active", "m1.x": "Active", "f1.x": "Active"}, 0, False, "bench image"),
+		({}, 0, False, "no servers"),
+	],
+)
+def test_press_servers_and_bench_say_what_bootstrap_has_not_reached(statuses, benches, ok, says):
+	(result,) = run_checks([press_records_check(statuses, benches)])
+	assert result.ok is ok
+	assert says in result.detail
+	assert ok or "press-selfhost bootstrap" in result.fix
+
+
+def test_the_doctor_checks_press_records_only_when_the_shell_read_them():
+	names = [check.name for check in configured_checks({})[0]]
+	assert "Press servers and bench" not in names
+	values = {PRESS_RECORDS: {"server_statuses": {"f1.x": "Pending"}, "active_benches": 0}}
+	assert "Press servers and bench" in [check.name for check in configured_checks(values)[0]]

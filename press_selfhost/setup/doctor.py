@@ -24,10 +24,12 @@ from press_selfhost.mail.checks import (
 	smtp_login_check,
 )
 from press_selfhost.routing.checks import agent_ping_check, proxy_agent_ping_check, routing_endpoint_check
-from press_selfhost.setup.checks import mariadb_root_check
+from press_selfhost.setup.checks import mariadb_root_check, press_records_check
 from press_selfhost.setup.health import Check, CheckFailed, CheckResult
 
 REDACTED = "********"
+# What the shell reads from Press for the "Press servers and bench" check (not a Selfhost Setting).
+PRESS_RECORDS = "press_records"
 # Selfhost Settings' Password fields the checks need decrypted (the shell reads them by name).
 SECRET_SETTINGS = (
 	"mariadb_root_password",
@@ -157,6 +159,9 @@ def configured_checks(
 			),
 		),
 	]
+	if PRESS_RECORDS in values:  # read from Press by the shell, not a setting
+		records = values[PRESS_RECORDS]
+		checks.append(press_records_check(records["server_statuses"], records["active_benches"]))
 	if text("minio_endpoint_url"):
 		checks.append(
 			when_set(

@@ -8,7 +8,7 @@ import frappe
 from frappe.utils import get_url, now_datetime
 
 from press_selfhost.identity.dashboard_login import CALLBACK_PATH
-from press_selfhost.setup.doctor import SECRET_SETTINGS, configured_checks, run_checks
+from press_selfhost.setup.doctor import PRESS_RECORDS, SECRET_SETTINGS, configured_checks, run_checks
 from press_selfhost.setup.health import CheckResult
 
 DOCTYPE = "Selfhost Service Check"
@@ -21,6 +21,16 @@ def run_doctor(*, send_test_mail: bool = False) -> list[CheckResult]:
 	for fieldname in SECRET_SETTINGS:
 		values[fieldname] = settings.get_password(fieldname, raise_exception=False) or ""
 	values["keycloak_callback_url"] = get_url(CALLBACK_PATH)  # what bootstrap_realm registers
+	values[PRESS_RECORDS] = {
+		"server_statuses": {
+			server.name: server.status
+			for doctype in ("Proxy Server", "Database Server", "Server")
+			for server in frappe.get_all(
+				doctype, filters={"status": ("!=", "Archived")}, fields=["name", "status"]
+			)
+		},
+		"active_benches": frappe.db.count("Bench", {"status": "Active"}),
+	}
 	checks, secrets = configured_checks(values, send_test_mail=send_test_mail)
 	results = run_checks(checks, secrets)
 	store_results(results)
