@@ -299,8 +299,8 @@ def _routable(routes: Iterable[Route]) -> list[tuple[str, str, str, SiteStatus, 
 		if not HOSTNAME.match(host) or not UPSTREAM.match(route.upstream):
 			continue
 		socketio = route.socketio_upstream if UPSTREAM.match(route.socketio_upstream) else ""
-		redirect_to = route.redirect_to.strip().lower()
-		if redirect_to == host or not HOSTNAME.match(redirect_to):
+		redirect_to = route.redirect_to and route.redirect_to.strip().lower()
+		if redirect_to and (redirect_to == host or not HOSTNAME.match(redirect_to)):
 			redirect_to = ""
 		candidate = (_STATUS_PRECEDENCE[status], route.site, route.upstream, socketio, status, redirect_to)
 		current = chosen.get(host)
