@@ -26,7 +26,8 @@ STATUSES = [SiteStatus.ACTIVE] * 8 + [SiteStatus.SUSPENDED, SiteStatus.ARCHIVED]
 
 
 def fleet(sites: int) -> list[Route]:
-	"""`sites` sites on 20 app servers of 50 benches each, one in five with a custom domain, a mix of statuses."""
+	"""`sites` sites on 20 app servers of 50 benches each, one in five with a custom domain and a www
+	domain redirected to it (Press's redirect to primary), a mix of statuses."""
 	routes = []
 	for number in range(sites):
 		name = f"site{number}.example.com"
@@ -35,7 +36,9 @@ def fleet(sites: int) -> list[Route]:
 		status = STATUSES[number % len(STATUSES)]
 		routes.append(Route(name, name, upstream, status, socketio))
 		if number % 5 == 0:
-			routes.append(Route(f"erp.customer{number}.org", name, upstream, status, socketio))
+			primary = f"erp.customer{number}.org"
+			routes.append(Route(primary, name, upstream, status, socketio))
+			routes.append(Route(f"www.customer{number}.org", name, upstream, status, socketio, primary))
 	return routes
 
 

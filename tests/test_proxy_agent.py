@@ -25,13 +25,16 @@ from press_selfhost.routing.proxy_agent.password import hash_password, verify_pa
 from tests.support.processes import free_port, port_accepts, stop_process, wait_until
 
 PASSWORD = "Xq3vR8tLpZ2mK9wN4bY7cF1dH6jS0aEe"  # 32 characters, as Server.validate_agent_password makes
+PROXYSQL_PASSWORD = "Db-pass-7Hq2Lw9Zx4"
 IP = "10.0.0.5"
 SITE = "acme.example.com"
 FAKE_PRIVATE_KEY = (
 	"-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n"
 )
 
-# (Agent Job name in Press, method, path, body) as press/agent.py builds them.
+# (Agent Job name in Press, method, path, body): every request press/agent.py sends a proxy server,
+# as Press 8542b9c builds them, plus those Press 010bc70 added (auto scale, domains on upstreams).
+PRESS_COMMITS = ("8542b9c", "010bc70")
 PRESS_PROXY_JOBS = [
 	("Add Upstream to Proxy", "POST", "proxy/upstreams", {"name": IP}),
 	("Add Site to Upstream", "POST", f"proxy/upstreams/{IP}/sites", {"name": SITE}),
@@ -87,7 +90,52 @@ PRESS_PROXY_JOBS = [
 		},
 	),
 	("Remove User from Proxy", "DELETE", "ssh/users/bench-0001", None),
+	(
+		"Add Auto Scale Site to Upstream",
+		"POST",
+		f"proxy/upstreams/{IP}/auto-scale-site",
+		{"secondary_upstreams": [{"10.0.0.6": 1}]},
+	),
+	("Remove Auto Scale Site from Upstream", "POST", f"proxy/upstreams/{IP}/remove-auto-scale-site", None),
+	(
+		"Add User to ProxySQL",
+		"POST",
+		"proxysql/users",
+		{
+			"username": "u_acme",
+			"password": PROXYSQL_PASSWORD,
+			"database": "_acme",
+			"max_connections": 16,
+			"backend": {"ip": "10.0.0.7", "id": 1},
+		},
+	),
+	("Add Backend to ProxySQL", "POST", "proxysql/backends", {"backend": {"ip": "10.0.0.7", "id": 1}}),
+	("Remove User from ProxySQL", "DELETE", "proxysql/users/u_acme", None),
 ]
+# Press sends these under other Agent Job names to paths above (a Code Server is a site file).
+PRESS_ALIASES = {
+	"Add Code Server to Upstream": "Add Site to Upstream",
+	"Remove Code Server from Upstream": "Remove Site from Upstream",
+	# a stale duplicate in the fixture: Press 010bc70 sends "Remove Auto Scale Site from Upstream"
+	"Remove Auto Scale Site to Upstream": "Remove Auto Scale Site from Upstream",
+}
+# Press's press/fixtures/agent_job_type.json at 010bc70, kept in shared/contracts/ beside the checkout.
+PRESS_JOB_TYPES = next(
+	(
+		folder / "shared" / "contracts" / "press-agent-job-types.json"
+		for folder in Path(__file__).resolve().parents
+		if (folder / "shared" / "contracts" / "press-agent-job-types.json").exists()
+	),
+	Path("shared/contracts/press-agent-job-types.json"),
+)
+# Jobs with nothing to do here say why in their output.
+EXPLAINED_JOBS = {
+	"Add Auto Scale Site to Upstream": "Recorded only",
+	"Remove Auto Scale Site from Upstream": "Recorded only",
+	"Add User to ProxySQL": "No ProxySQL on this platform",
+	"Remove User from ProxySQL": "No ProxySQL on this platform",
+	"Add Backend to ProxySQL": "No ProxySQL on this platform",
+}
 
 # Press's Agent Job Type fixtures: the steps Press expects for each job.
 PRESS_STEPS = {
@@ -111,6 +159,11 @@ PRESS_STEPS = {
 	"Reload NGINX Job": ["Reload NGINX"],
 	"Add User to Proxy": ["Add User to Proxy", "Add Certificate to User", "Add Principal to User"],
 	"Remove User from Proxy": ["Remove User from Proxy", "Remove Principal from User"],
+	"Add Auto Scale Site to Upstream": ["Add Auto Scale Site to Upstream", "Reload NGINX"],
+	"Remove Auto Scale Site from Upstream": ["Remove Auto Scale Site from Upstream", "Reload NGINX"],
+	"Add User to ProxySQL": ["Add User to ProxySQL"],
+	"Remove User from ProxySQL": ["Remove User from ProxySQL"],
+	"Add Backend to ProxySQL": ["Add Backend to ProxySQL"],
 }
 JOB_KEYS = {
 	"id",
@@ -281,6 +334,46 @@ def test_every_route_in_the_table_is_exercised_by_the_conformance_list():
 	assert {name: list(steps) for _, _, name, _, steps in PROXY_JOBS} == PRESS_STEPS
 
 
+def test_job_names_and_steps_match_presss_fixture_for_every_proxy_job_type():
+	"""Press's agent_job_type.json (010bc70): every job type sent to a proxy is answered, with its steps."""
+	if not PRESS_JOB_TYPES.exists():
+		pytest.skip(f"Press's Agent Job Type fixture is not at {PRESS_JOB_TYPES}")
+	fixture = json.loads(PRESS_JOB_TYPES.read_text())
+	proxy_types = {
+		job["name"]: [step["step_name"] for step in job["steps"]]
+		for job in fixture
+		if (job["request_path"] or "").lstrip("/").startswith(("proxy/", "proxysql/", "ssh/"))
+		or job["name"] == "Reload NGINX Job"
+	}
+	answered = {name: list(steps) for _, _, name, _, steps in PROXY_JOBS}
+	for name, steps in proxy_types.items():
+		ours = answered.get(PRESS_ALIASES.get(name, name))
+		assert ours is not None, f"{name} has no route on the proxy agent"
+		if name not in PRESS_ALIASES:
+			assert ours == steps, name
+	assert set(answered) <= set(proxy_types)
+
+
+def test_jobs_without_meaning_here_succeed_and_say_why(app):
+	for job_type, method, path, body in PRESS_PROXY_JOBS:
+		status, answer = call(app, method, f"/agent/{path}", body=body)
+		assert status == 200, (job_type, answer)
+		_, polled = call(app, "GET", f"/agent/jobs/{answer['job']}")
+		assert polled["status"] == "Success"
+		if job_type in EXPLAINED_JOBS:
+			assert polled["data"]["output"].startswith(EXPLAINED_JOBS[job_type]), job_type
+		else:
+			assert polled["data"] == {}, job_type
+
+
+def test_version_answers_the_stock_agents_keys(app):
+	status, version = call(app, "GET", "/agent/version")
+	assert status == 200
+	assert set(version) == {"commit", "status", "upstream", "show", "python", "services"}
+	assert version["python"] == ".".join(map(str, sys.version_info[:3]))
+	assert call(app, "GET", "/agent/version", authorization="")[0] == 401
+
+
 # -- conformance against a running process ---------------------------------------------------------------
 class ProxyAgentProcess:
 	def __init__(self, config: Path, log: Path):
@@ -328,7 +421,11 @@ def assert_parses_as_stock_job(raw: dict, press_job: str, job_type: str) -> Job:
 	assert raw["name"] == job_type
 	assert set(raw) >= {"id", "status", "data", "steps"}  # what Press's update_job reads
 	job = Job.from_agent(raw)
-	assert job.status is JobStatus.SUCCESS and job.data == {}
+	assert job.status is JobStatus.SUCCESS
+	if job_type in EXPLAINED_JOBS:
+		assert job.data["output"].startswith(EXPLAINED_JOBS[job_type])
+	else:
+		assert job.data == {}
 	assert [step.name for step in job.steps] == PRESS_STEPS[raw["name"]]
 	for step in raw["steps"]:
 		assert set(step) == STEP_KEYS and step["status"] == "Success" and step["job"] == raw["id"]
@@ -345,6 +442,7 @@ def test_press_proxy_jobs_all_succeed_across_a_restart(tmp_path):
 	job_types: dict[str, str] = {}
 	try:
 		assert agent.press_request("GET", "ping").json() == {"message": "pong"}
+		assert agent.press_request("GET", "version").json()["services"] == {"proxy-agent": "RUNNING"}
 		half = len(PRESS_PROXY_JOBS) // 2
 		for index, (job_type, method, path, data) in enumerate(PRESS_PROXY_JOBS):
 			job_types[f"press-{index:04d}"] = job_type
@@ -381,3 +479,18 @@ def test_press_proxy_jobs_all_succeed_across_a_restart(tmp_path):
 		agent.stop()
 	database = Path(json.loads(config.read_text())["jobs_database"])
 	assert b"PRIVATE KEY" not in database.read_bytes()
+	assert PROXYSQL_PASSWORD.encode() not in database.read_bytes()
+
+
+def test_no_path_press_can_send_a_proxy_server_answers_404(tmp_path):
+	"""Every request of press/agent.py (PRESS_COMMITS) to a proxy, over HTTP: a 404 is a failed Agent Job."""
+	agent = ProxyAgentProcess(write_config(tmp_path), tmp_path / "proxy-agent.log").start()
+	try:
+		answers = {
+			(method, path): agent.press_request(method, path, data).status_code
+			for _, method, path, data in PRESS_PROXY_JOBS
+		}
+		answers[("GET", "version")] = agent.press_request("GET", "version").status_code
+	finally:
+		agent.stop()
+	assert {request: status for request, status in answers.items() if status != 200} == {}

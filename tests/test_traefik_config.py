@@ -306,6 +306,67 @@ def test_a_benchs_sites_get_their_socketio_path_on_the_benchs_socketio_port():
 	assert len(socketio["rule"]) > len(routers_by_name["site-shop_org"]["rule"])
 
 
+def test_domains_marked_redirect_to_primary_redirect_to_the_sites_host_name():
+	"""Press's Site Domain.redirect_to_primary, the site's own name included, to Site.host_name."""
+	routes = press_routes(
+		sites=[
+			{
+				"name": "acme.example.com",
+				"status": "Active",
+				"server": "f1.example.com",
+				"bench": "b1",
+				"host_name": "erp.acme.com",
+			},
+			{"name": "beta.example.com", "status": "Active", "server": "f1.example.com", "bench": "b1"},
+		],
+		site_domains=[
+			{"domain": "acme.example.com", "site": "acme.example.com", "redirect_to_primary": 1},
+			{"domain": "erp.acme.com", "site": "acme.example.com", "redirect_to_primary": 0},
+			{"domain": "www.acme.com", "site": "acme.example.com", "redirect_to_primary": 1},
+			{"domain": "shop.acme.com", "site": "acme.example.com", "redirect_to_primary": 0},
+			# host_name unset means the site's name is primary; a primary never redirects to itself
+			{"domain": "beta.example.com", "site": "beta.example.com", "redirect_to_primary": 1},
+			{"domain": "www.beta.org", "site": "beta.example.com", "redirect_to_primary": 1},
+		],
+		servers=[{"name": "f1.example.com", "private_ip": "10.0.0.5", "ip": "", "is_self_hosted": 0}],
+		benches=[{"name": "b1", "port_offset": 0}],
+	)
+	assert {route.host: route.redirect_to for route in routes} == {
+		"acme.example.com": "erp.acme.com",
+		"erp.acme.com": "",
+		"www.acme.com": "erp.acme.com",
+		"shop.acme.com": "",
+		"beta.example.com": "",
+		"www.beta.org": "beta.example.com",
+	}
+	config = build_dynamic_config(routes, SETTINGS)["http"]
+	redirected = config["routers"]["site-www_acme_com"]
+	assert redirected["service"] == "noop@internal"
+	assert redirected["middlewares"] == ["security-headers", "redirect-to-primary-erp_acme_com"]
+	assert redirected["tls"] == {"certResolver": "letsencrypt-http"}
+	assert config["middlewares"]["redirect-to-primary-erp_acme_com"] == {
+		"redirectRegex": {
+			"regex": "^https?://[^/]+(.*)$",
+			"replacement": "https://erp.acme.com${1}",
+			"permanent": True,
+		}
+	}
+	assert config["routers"]["site-acme_example_com"]["middlewares"][-1] == "redirect-to-primary-erp_acme_com"
+	assert config["routers"]["site-erp_acme_com"]["service"] == "upstream-10_0_0_5__18000"
+	# A redirected host sends nothing to the bench, /socket.io included.
+	socketio_rule = config["routers"]["socketio-10_0_0_5__19000"]["rule"]
+	assert "www.acme.com" not in socketio_rule and "erp.acme.com" in socketio_rule
+
+
+@pytest.mark.parametrize("target", ["", "www.acme.com", "WWW.ACME.COM", "evil.com`) || Host(`x", "a/b"])
+def test_a_redirect_to_itself_or_to_no_valid_host_is_ignored(target):
+	config = build_dynamic_config(
+		[Route("www.acme.com", "acme.example.com", "10.0.0.5", "Active", "", target)], SETTINGS
+	)["http"]
+	assert config["routers"]["site-www_acme_com"]["service"] == "upstream-10_0_0_5"
+	assert not [name for name in config["middlewares"] if name.startswith("redirect-to-primary-")]
+
+
 def test_a_host_claimed_twice_goes_to_the_live_site():
 	routes = [
 		Route("shop.org", "old.example.com", "10.0.0.5", "Suspended"),

@@ -192,6 +192,7 @@ def platform(tmp_path_factory):
 		endpoint.routes = [
 			Route("acme.example.test", "acme.example.test", f1, "Active", f1_socketio),
 			Route("erp.acme.org", "acme.example.test", f1, "Active", f1_socketio),
+			Route("www.acme.org", "acme.example.test", f1, "Active", f1_socketio, "erp.acme.org"),
 			Route("beta.example.test", "beta.example.test", f"127.0.0.1:{benches['f2'].port}", "Suspended"),
 			Route("gamma.example.test", "gamma.example.test", f"127.0.0.1:{benches['f2'].port}", "Inactive"),
 			Route("gone.example.test", "gone.example.test", f"127.0.0.1:{benches['f2'].port}", "Archived"),
@@ -281,6 +282,21 @@ def test_http_redirects_to_https(platform):
 	status, headers, _ = platform.get("acme.example.test", "/login?next=x", tls=False)
 	assert status in (301, 308)
 	assert headers["Location"] == "https://acme.example.test/login?next=x"
+
+
+def test_a_domain_redirected_to_primary_answers_a_permanent_redirect_with_the_path_kept(platform):
+	status, headers, _ = platform.get("www.acme.org", "/app/todo?view=list")
+	assert status in (301, 308), platform.traefik.log_tail()
+	assert headers["Location"] == "https://erp.acme.org/app/todo?view=list"
+	assert headers["Strict-Transport-Security"].startswith("max-age=31536000")
+	status, headers, _ = platform.get("www.acme.org", "/socket.io/?EIO=4&transport=polling")
+	assert (status, headers["Location"]) == (301, "https://erp.acme.org/socket.io/?EIO=4&transport=polling")
+	# over plain HTTP: first to HTTPS on the same host, as for every host
+	status, headers, _ = platform.get("www.acme.org", "/login", tls=False)
+	assert (status in (301, 308), headers["Location"]) == (True, "https://www.acme.org/login")
+	assert not [
+		r for r in platform.benches["f1"].requests_to("GET", ".*") if r.headers["Host"] == "www.acme.org"
+	]
 
 
 def test_public_endpoints_are_rate_limited_past_their_budget(platform):

@@ -1,6 +1,8 @@
 """Single sign-on into a tenant site, switched on and off from the dashboard or the desk.
 
-Only the site's own team (as Press resolves it for the request) or a System Manager may switch it.
+Only the site's own team (as Press resolves it for the request) or a System Manager may switch it or
+see its state. Anyone else gets the answer a missing site gets, so no customer learns which site
+names exist.
 """
 
 import frappe
@@ -31,11 +33,13 @@ def status(site: str) -> dict:
 
 
 def _check_permission(site: str) -> None:
-	if not frappe.db.exists("Site", site):
-		frappe.throw(f"No site {site}.", frappe.DoesNotExistError)
+	"""Refuse with "No site X." (404) when the caller may not see `site`, whether it exists or not."""
 	if "System Manager" in frappe.get_roles():
+		if not frappe.db.exists("Site", site):
+			frappe.throw(f"No site {site}.", frappe.DoesNotExistError)
 		return
 	from press.utils import get_current_team
 
-	if frappe.db.get_value("Site", site, "team") != get_current_team():
-		frappe.throw("Only the site's team can switch its single sign-on.", frappe.PermissionError)
+	team = get_current_team()
+	if not team or not site or frappe.db.get_value("Site", site, "team") != team:
+		frappe.throw(f"No site {site}.", frappe.DoesNotExistError)

@@ -31,9 +31,11 @@ def config():
 	# One query per DocType: the join happens in memory, so 10,000 sites cost five queries.
 	routes = press_routes(
 		sites=frappe.get_all(
-			"Site", filters={"status": ("!=", "Archived")}, fields=["name", "status", "server", "bench"]
+			"Site",
+			filters={"status": ("!=", "Archived")},
+			fields=["name", "status", "server", "bench", "host_name"],
 		),
-		site_domains=frappe.get_all("Site Domain", fields=["domain", "site"]),
+		site_domains=frappe.get_all("Site Domain", fields=["domain", "site", "redirect_to_primary"]),
 		servers=frappe.get_all("Server", fields=["name", "private_ip", "ip", "is_self_hosted"]),
 		benches=frappe.get_all("Bench", fields=["name", "port_offset"]),
 	)

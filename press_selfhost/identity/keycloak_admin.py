@@ -23,6 +23,8 @@ OTP_REQUIRED_ACTION = "CONFIGURE_TOTP"
 BROWSER_FLOW = "browser"  # Keycloak's built-in browser login flow
 ADMIN_OTP_FLOW = "press-selfhost-browser"  # ours; exists and is bound only while 2FA is ADMINS
 POST_BROKER_FLOW = "press-selfhost-post-broker"  # ours; each IdP's post-login flow while 2FA is not OFF
+# Keycloak's mask of a stored secret on read, and what a PUT sends to keep it (SECRET_VALUE).
+KEYCLOAK_SECRET_MASK = "**********"  # noqa: S105 (a mask, not a password)
 
 
 class TwoFactor(enum.Enum):
@@ -215,7 +217,7 @@ def ensure_realm(admin: KeycloakAdmin, policy: RealmPolicy, *, write_secrets: bo
 		admin.create("", {**desired_realm, **_realm_secrets(policy)})
 		changes.append(Change("created", "realm", policy.realm))
 	elif (write_secrets and policy.mail) or _differs(desired_realm, current):
-		admin.update(realm_path, {**desired_realm, **(_realm_secrets(policy) if write_secrets else {})})
+		admin.update(realm_path, {**desired_realm, **_realm_secrets(policy, keep_stored=not write_secrets)})
 		changes.append(Change("updated", "realm", policy.realm))
 
 	for role in policy.roles:
@@ -269,10 +271,14 @@ def _realm_representation(policy: RealmPolicy) -> dict:
 	return representation
 
 
-def _realm_secrets(policy: RealmPolicy) -> dict:
+def _realm_secrets(policy: RealmPolicy, *, keep_stored: bool = False) -> dict:
+	"""The SMTP settings with their password: Keycloak replaces `smtpServer` wholesale on a realm PUT
+	and keeps the stored password only when the PUT sends its mask, so an update that is not meant
+	to change the password sends the mask rather than leaving the password out."""
 	if not policy.mail:
 		return {}
-	return {"smtpServer": {**_realm_representation(policy)["smtpServer"], "password": policy.mail.password}}
+	password = KEYCLOAK_SECRET_MASK if keep_stored else policy.mail.password
+	return {"smtpServer": {**_realm_representation(policy)["smtpServer"], "password": password}}
 
 
 def _dashboard_representation(client: DashboardClient) -> dict:

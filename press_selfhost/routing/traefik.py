@@ -82,7 +82,9 @@ class Route:
 	`upstream` is where the site's bench answers: `<app server address>:<bench web port>` (a bare
 	address means port 80, an nginx in front of the benches). `socketio_upstream`, when known, is
 	the bench's socket.io port, which gets the host's `/socket.io` path. The Host header is passed
-	through unchanged: the bench picks the site by it.
+	through unchanged: the bench picks the site by it. `redirect_to`, when set, is the site's primary
+	domain: the host answers a permanent redirect there, path and query kept (Press's "redirect to
+	primary" of a Site Domain).
 	"""
 
 	host: str
@@ -90,6 +92,7 @@ class Route:
 	upstream: str
 	status: SiteStatus | str
 	socketio_upstream: str = ""
+	redirect_to: str = ""
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,21 @@ def build_dynamic_config(routes: Iterable[Route], settings: RoutingSettings) -> 
 		for status in SiteStatus
 	}
 	upstream_services: dict[str, str] = {}
+	redirect_middlewares: dict[str, list[str]] = {}
+
+	def redirect_middleware(primary: str) -> list[str]:
+		names = redirect_middlewares.get(primary)
+		if names is None:
+			name = "redirect-to-primary-" + primary.replace(".", "_")
+			middlewares[name] = {
+				"redirectRegex": {
+					"regex": "^https?://[^/]+(.*)$",
+					"replacement": f"https://{primary}${{1}}",
+					"permanent": True,
+				}
+			}
+			names = redirect_middlewares[primary] = ["security-headers", name]
+		return names
 
 	def upstream_service(upstream: str) -> str:
 		service_name = upstream_services.get(upstream)
@@ -148,8 +166,12 @@ def build_dynamic_config(routes: Iterable[Route], settings: RoutingSettings) -> 
 		return service_name
 
 	socketio_hosts: dict[str, list[str]] = {}
-	for host, upstream, socketio_upstream, status in _routable(routes):
-		if status in SERVED_BY_BENCH:
+	for host, upstream, socketio_upstream, status, redirect_to in _routable(routes):
+		if redirect_to:
+			# Whatever the site's status: its primary domain shows the visitor what the status means.
+			service_name = "noop@internal"
+			middleware_names = redirect_middleware(redirect_to)
+		elif status in SERVED_BY_BENCH:
 			service_name = upstream_service(upstream)
 			middleware_names = bench_middlewares
 			if socketio_upstream:
@@ -225,12 +247,15 @@ def press_routes(
 ) -> list[Route]:
 	"""Routes from Press rows as `frappe.get_all` returns them (one query per DocType, joined here).
 
-	sites: name, status, server, bench; site_domains: domain, site; servers: name, private_ip, ip,
-	is_self_hosted (Press uses the public ip only for self-hosted servers); benches: name,
-	port_offset. A site is reached on its bench's own ports at its server's address (no nginx in
-	front of the benches: in compose/ that address is the bench gateway's); a site without a
-	known server or bench gets no route.
+	sites: name, status, server, bench, host_name; site_domains: domain, site, redirect_to_primary;
+	servers: name, private_ip, ip, is_self_hosted (Press uses the public ip only for self-hosted
+	servers); benches: name, port_offset. A site is reached on its bench's own ports at its server's
+	address (no nginx in front of the benches: in compose/ that address is the bench gateway's); a
+	site without a known server or bench gets no route. A domain marked redirect_to_primary, the
+	site's own name included, redirects to the site's host_name (Press's primary domain).
 	"""
+	site_domains = list(site_domains)
+	redirected = {domain["domain"] for domain in site_domains if domain.get("redirect_to_primary")}
 	upstream_of_server = {
 		server["name"]: (server.get("ip") if server.get("is_self_hosted") else server.get("private_ip"))
 		for server in servers
@@ -249,18 +274,23 @@ def press_routes(
 			continue
 		upstream = f"{address}:{BENCH_WEB_PORT_BASE + offset}"
 		socketio = f"{address}:{BENCH_SOCKETIO_PORT_BASE + offset}"
-		site_by_name[site["name"]] = (upstream, socketio, site["status"])
-		routes.append(Route(site["name"], site["name"], upstream, site["status"], socketio))
+		primary = site.get("host_name") or site["name"]
+		site_by_name[site["name"]] = (upstream, socketio, site["status"], primary)
+		redirect_to = primary if site["name"] in redirected and primary != site["name"] else ""
+		routes.append(Route(site["name"], site["name"], upstream, site["status"], socketio, redirect_to))
 	for domain in site_domains:
 		if domain["site"] in site_by_name and domain["domain"] != domain["site"]:
-			upstream, socketio, status = site_by_name[domain["site"]]
-			routes.append(Route(domain["domain"], domain["site"], upstream, status, socketio))
+			upstream, socketio, status, primary = site_by_name[domain["site"]]
+			name = domain["domain"]
+			redirect_to = primary if name in redirected and primary != name else ""
+			routes.append(Route(name, domain["site"], upstream, status, socketio, redirect_to))
 	return routes
 
 
-def _routable(routes: Iterable[Route]) -> list[tuple[str, str, str, SiteStatus]]:
-	"""(host, upstream, socket.io upstream, status) per valid host, sorted; the most live claim wins; Archived dropped."""
-	chosen: dict[str, tuple[int, str, str, str, SiteStatus]] = {}
+def _routable(routes: Iterable[Route]) -> list[tuple[str, str, str, SiteStatus, str]]:
+	"""(host, upstream, socket.io upstream, status, redirect target) per valid host, sorted; the most
+	live claim wins; Archived dropped; a redirect to an invalid host or to itself ignored."""
+	chosen: dict[str, tuple[int, str, str, str, SiteStatus, str]] = {}
 	for route in routes:
 		status = _STATUS_BY_VALUE.get(route.status)
 		if status is None or status is SiteStatus.ARCHIVED:
@@ -269,7 +299,10 @@ def _routable(routes: Iterable[Route]) -> list[tuple[str, str, str, SiteStatus]]
 		if not HOSTNAME.match(host) or not UPSTREAM.match(route.upstream):
 			continue
 		socketio = route.socketio_upstream if UPSTREAM.match(route.socketio_upstream) else ""
-		candidate = (_STATUS_PRECEDENCE[status], route.site, route.upstream, socketio, status)
+		redirect_to = route.redirect_to and route.redirect_to.strip().lower()
+		if redirect_to and (redirect_to == host or not HOSTNAME.match(redirect_to)):
+			redirect_to = ""
+		candidate = (_STATUS_PRECEDENCE[status], route.site, route.upstream, socketio, status, redirect_to)
 		current = chosen.get(host)
 		if current is None or candidate[:2] < current[:2]:
 			chosen[host] = candidate

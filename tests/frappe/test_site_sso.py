@@ -9,6 +9,8 @@ no Agent runs here, so Press's workers fail to deliver it later, which these tes
 import json
 
 import frappe
+import requests
+from frappe.utils.password import update_password
 
 try:
 	from frappe.tests import IntegrationTestCase
@@ -20,7 +22,7 @@ from press_selfhost.identity.dashboard_login import bootstrap_realm
 from press_selfhost.identity.tenant_login import SITE_CONFIG_KEY
 from press_selfhost.setup.bootstrap_records import TENANT_APP
 from tests.standins.keycloak_admin import KeycloakAdminStandIn
-from tests.support.frappe_fixtures import use_keycloak_admin_standin
+from tests.support.frappe_fixtures import running_site_url, use_keycloak_admin_standin
 
 
 class TestSiteSSO(IntegrationTestCase):
@@ -203,7 +205,7 @@ class TestSiteSSO(IntegrationTestCase):
 			api.enable(self.site.name)
 		self.assertIsNone(self.keycloak.client("cloud", self.client_id))
 
-	def test_only_the_sites_team_or_a_system_manager_may_switch(self):
+	def test_only_the_sites_team_or_a_system_manager_may_switch_or_see_it(self):
 		stranger = frappe.get_doc(
 			{
 				"doctype": "User",
@@ -214,10 +216,10 @@ class TestSiteSSO(IntegrationTestCase):
 			}
 		).insert(ignore_permissions=True)
 		frappe.set_user(stranger.name)
-		with self.assertRaises(frappe.PermissionError):
-			api.enable(self.site.name)
-		with self.assertRaises(frappe.PermissionError):
-			api.disable(self.site.name)
+		# Answered as for a missing site, so a stranger cannot tell which names exist.
+		for method in (api.enable, api.disable, api.status):
+			with self.assertRaisesRegex(frappe.DoesNotExistError, f"No site {self.site.name}"):
+				method(self.site.name)
 		frappe.set_user("Administrator")
 		self.assertIsNone(self.keycloak.client("cloud", self.client_id))
 
@@ -248,3 +250,84 @@ class TestSiteSSO(IntegrationTestCase):
 		self.assertTrue(frappe.db.exists("Agent Job", {"site": self.site.name, "job_type": "Archive Site"}))
 		self.assertIsNone(self.keycloak.client("cloud", self.client_id))
 		self.assertEqual(frappe.db.get_value("Site", self.site.name, "keycloak_sso_enabled"), 0)
+
+
+class TestSiteSSOStatusOverHTTP(IntegrationTestCase):
+	"""press.api.selfhost_sso.status called as the dashboard calls it: over HTTP, as a customer (a
+	Website User with a team), through Press's auth hook. Its rows are committed, since the bench's
+	web server reads them, and deleted afterwards; the customer is kept as a fixture."""
+
+	CUSTOMER = "sso-status-probe@example.com"
+	PASSWORD = "Probe-password-4Kq9Zt"
+
+	@classmethod
+	def setUpClass(cls):
+		super().setUpClass()
+		cls.site_url = running_site_url()
+		suffix = frappe.generate_hash(length=8)
+		cls.team = f"sso-probe-team-{suffix}"
+		cls.own_site = f"sso-probe-own-{suffix}.example.com"
+		cls.other_site = f"sso-probe-other-{suffix}.example.com"
+		cls.missing_site = f"sso-probe-missing-{suffix}.example.com"
+		if not frappe.db.exists("User", cls.CUSTOMER):
+			frappe.flags.in_import = True  # past Frappe's new-user throttle, as ensure_user does
+			try:
+				frappe.get_doc(
+					{
+						"doctype": "User",
+						"email": cls.CUSTOMER,
+						"first_name": "Probe",
+						"user_type": "Website User",
+						"send_welcome_email": 0,
+						"roles": [{"role": "Press Admin"}],
+					}
+				).insert(ignore_permissions=True)
+			finally:
+				frappe.flags.in_import = False
+		update_password(cls.CUSTOMER, cls.PASSWORD)
+		# Bare rows: the endpoint reads a Site's team and plan, and Press the customer's Team.
+		frappe.get_doc(
+			{"doctype": "Team", "name": cls.team, "user": cls.CUSTOMER, "enabled": 1, "team_title": "Probe"}
+		).db_insert()
+		for name, team in ((cls.own_site, cls.team), (cls.other_site, f"another-team-{suffix}")):
+			frappe.get_doc({"doctype": "Site", "name": name, "team": team, "status": "Active"}).db_insert()
+		frappe.db.commit()
+
+	@classmethod
+	def tearDownClass(cls):
+		frappe.db.delete("Site", {"name": ("in", (cls.own_site, cls.other_site))})
+		frappe.db.delete("Team", {"name": cls.team})
+		frappe.db.commit()
+		super().tearDownClass()
+
+	def status_as_customer(self, site: str) -> requests.Response:
+		session = requests.Session()
+		login = session.post(
+			f"{self.site_url}/api/method/login", json={"usr": self.CUSTOMER, "pwd": self.PASSWORD}, timeout=10
+		)
+		self.assertEqual(login.status_code, 200, login.text)
+		return session.get(
+			f"{self.site_url}/api/method/press.api.selfhost_sso.status", params={"site": site}, timeout=10
+		)
+
+	def test_another_teams_site_and_a_missing_site_get_the_same_answer(self):
+		own = self.status_as_customer(self.own_site)
+		self.assertEqual(own.status_code, 200, own.text)  # the customer reaches the endpoint at all
+		self.assertEqual(own.json()["message"]["site"], self.own_site)
+
+		other = self.status_as_customer(self.other_site)
+		missing = self.status_as_customer(self.missing_site)
+
+		self.assertEqual((other.status_code, missing.status_code), (404, 404))
+		self.assertEqual(other.json()["exc_type"], missing.json()["exc_type"])
+		self.assertIn(f"No site {self.other_site}.", other.json()["_server_messages"])
+		self.assertEqual(
+			other.json()["_server_messages"].replace(self.other_site, "<site>"),
+			missing.json()["_server_messages"].replace(self.missing_site, "<site>"),
+		)
+
+	def test_a_system_manager_still_learns_that_a_site_is_missing_or_gets_its_state(self):
+		frappe.set_user("Administrator")
+		self.assertEqual(api.status(self.other_site)["site"], self.other_site)
+		with self.assertRaisesRegex(frappe.DoesNotExistError, f"No site {self.missing_site}"):
+			api.status(self.missing_site)

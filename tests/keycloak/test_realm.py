@@ -397,6 +397,39 @@ def test_brute_force_and_password_policy_are_realm_settings(keycloak, admin):
 	assert realm["smtpServer"]["password"] == "smtp-secret"  # the masked read-back did not overwrite it
 
 
+@pytest.mark.parametrize(
+	"changed",
+	[
+		{"display_name": "Our Cloud, renamed"},
+		{"mail": dataclasses.replace(POLICY.mail, host="postal-smtp", port=587)},
+	],
+	ids=["realm field", "smtp host"],
+)
+def test_a_realm_update_without_write_secrets_keeps_the_stored_smtp_password(keycloak, admin, changed):
+	"""Keycloak replaces smtpServer wholesale on PUT: the password survives only when sent as its mask."""
+	ensure_realm(admin, POLICY)
+	written = len(keycloak.writes())
+
+	changes = ensure_realm(admin, dataclasses.replace(POLICY, **changed))
+
+	assert [(c.action, c.kind) for c in changes] == [("updated", "realm")]
+	(put,) = keycloak.writes()[written:]
+	assert put.json()["smtpServer"]["password"] == "**********"
+	stored = keycloak.realms["cloud"]["representation"]["smtpServer"]
+	assert stored["password"] == "smtp-secret"
+	assert stored["host"] == changed.get("mail", POLICY.mail).host
+
+
+def test_the_stand_in_drops_the_smtp_password_a_put_leaves_out_as_keycloak_does(keycloak, admin):
+	ensure_realm(admin, POLICY)
+	realm = admin.get("/cloud")
+	assert realm["smtpServer"]["password"] == "**********"
+	del realm["smtpServer"]["password"]
+	admin.update("/cloud", {"smtpServer": realm["smtpServer"]})
+	assert "password" not in admin.get("/cloud")["smtpServer"]
+	assert keycloak.realms["cloud"]["representation"]["smtpServer"].get("password") is None
+
+
 def test_secrets_are_written_only_when_the_caller_says_they_changed(keycloak, admin):
 	ensure_realm(admin, POLICY)
 	rotated = dataclasses.replace(

@@ -5,7 +5,8 @@ It answers the admin login on the master realm's token endpoint and the realm, r
 required-action, identity-provider and authentication-flow routes our bootstrap uses, with
 Keycloak's status codes (201 on create, 204 on update and delete, 404 for a missing object, 409 for
 a duplicate) and its habits: a PUT updates the fields it carries, stored secrets read back masked as
-"**********", a new realm comes with its default required actions and its built-in browser flow
+"**********", a realm PUT replaces `smtpServer` wholesale and keeps the stored SMTP password only
+when the PUT carries that mask as the password (RepresentationToModel.updateRealm), a new realm comes with its default required actions and its built-in browser flow
 bound, new executions start DISABLED, a PUT of an identity provider replaces its representation
 (RepresentationToModel: an absent or empty postBrokerLoginFlowAlias unsets the post-login flow, an
 unknown one is a ModelException), and a built-in flow cannot be deleted, nor one in use as the
@@ -200,10 +201,10 @@ class KeycloakAdminStandIn(HTTPStandIn):
 		flow = body.get("browserFlow")
 		if flow is not None and self._flow_by_alias(request.params["realm"], flow) is None:
 			return Response(400, {"errorMessage": f"Flow {flow} not found"})
-		if "smtpServer" in body:
+		if body.get("smtpServer") is not None:
 			smtp = dict(body["smtpServer"])
-			if smtp.get("password") in (None, MASK):
-				smtp["password"] = stored.get("smtpServer", {}).get("password")
+			if smtp.get("password") == MASK:
+				smtp["password"] = (stored.get("smtpServer") or {}).get("password")
 			body["smtpServer"] = smtp
 		stored.update({key: value for key, value in body.items() if value is not None})
 		return Response(204)

@@ -9,9 +9,11 @@ import binascii
 import hashlib
 import json
 import os
+import platform
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 from press_selfhost.errors import ConfigurationError
@@ -109,6 +111,31 @@ PROXY_JOBS = (
 		("Add Wildcard Hosts to Proxy", "Reload NGINX"),
 	),
 	("POST", "/proxy/reload", "Reload NGINX Job", (), ("Reload NGINX",)),
+	# Press 010bc70's Auto Scale Record (Server.secondary_server): weighted nginx upstreams.
+	(
+		"POST",
+		f"{UPSTREAM}/auto-scale-site",
+		"Add Auto Scale Site to Upstream",
+		("secondary_upstreams",),
+		("Add Auto Scale Site to Upstream", "Reload NGINX"),
+	),
+	(
+		"POST",
+		f"{UPSTREAM}/remove-auto-scale-site",
+		"Remove Auto Scale Site from Upstream",
+		(),
+		("Remove Auto Scale Site from Upstream", "Reload NGINX"),
+	),
+	# Press's database access (Site.enable_database_access): ProxySQL users on the proxy.
+	(
+		"POST",
+		"/proxysql/users",
+		"Add User to ProxySQL",
+		("username", "password", "database", "max_connections", "backend"),
+		("Add User to ProxySQL",),
+	),
+	("DELETE", f"/proxysql/users/{SEGMENT}", "Remove User from ProxySQL", (), ("Remove User from ProxySQL",)),
+	("POST", "/proxysql/backends", "Add Backend to ProxySQL", ("backend",), ("Add Backend to ProxySQL",)),
 	# Press sends these once a Bench goes Active (Bench.add_ssh_user), for SSH into benches through
 	# the proxy; a compose platform has no SSH proxy, so they are recorded like the rest.
 	(
@@ -126,6 +153,26 @@ PROXY_JOBS = (
 		("Remove User from Proxy", "Remove Principal from User"),
 	),
 )
+# What a job that changes nothing here tells Press (Agent Job.output), so an admin reading the job
+# learns why it succeeded without doing anything.
+_NO_PROXYSQL = (
+	"No ProxySQL on this platform: sites reach MariaDB directly, so there is no ProxySQL to change. "
+	"Database access for customers is not offered through the proxy."
+)
+JOB_OUTPUT = {
+	"Add Auto Scale Site to Upstream": (
+		"Recorded only: Traefik routes each site to the bench on its own server, read from Press, "
+		"so the secondary upstreams are not added. Auto scale needs a shared bench directory, which "
+		"this platform does not set up."
+	),
+	"Remove Auto Scale Site from Upstream": (
+		"Recorded only: no secondary upstream was ever added, so sites keep going to their primary server."
+	),
+	"Add User to ProxySQL": _NO_PROXYSQL,
+	"Remove User from ProxySQL": _NO_PROXYSQL,
+	"Add Backend to ProxySQL": _NO_PROXYSQL,
+}
+
 _COMPILED_JOBS = tuple(
 	(method, re.compile(f"^{path}$"), name, required, steps)
 	for method, path, name, required, steps in PROXY_JOBS
@@ -220,6 +267,8 @@ class ProxyAgent:
 	def _route(self, method: str, path: str, environ: dict) -> tuple[int, object]:
 		if path == "/ping" and method == "GET":
 			return 200, {"message": "pong"}
+		if path == "/version" and method == "GET":
+			return 200, _version()
 		if method == "GET" and (match := re.fullmatch(r"/jobs(?:/([^/]+))?", path)):
 			return self._jobs(match.group(1))
 		if method == "POST" and (match := re.fullmatch(r"/jobs/(\d+)/cancel", path)):
@@ -245,6 +294,7 @@ class ProxyAgent:
 				path=path,
 				request=body,
 				agent_job_id=environ.get("HTTP_X_AGENT_JOB_ID"),
+				data={"output": JOB_OUTPUT[name]} if name in JOB_OUTPUT else None,
 			)
 			return 200, {"job": job_id}
 		if path_known:
@@ -274,6 +324,22 @@ class ProxyAgent:
 			found = self.store.jobs_by_agent_job_id([selector])
 			return (200, found[0]) if found else (500, {"error": [f"no job with agent_job_id {selector}"]})
 		return 200, self.store.jobs_by_agent_job_id([name for name in selector.split(",") if name])
+
+
+def _version() -> dict:
+	"""The stock agent's `GET /version` keys (Press's Agent Versions report reads them)."""
+	try:
+		release = metadata.version("press_selfhost")
+	except metadata.PackageNotFoundError:
+		release = "unknown"
+	return {
+		"commit": f"press_selfhost {release}",
+		"status": "",
+		"upstream": "press_selfhost proxy agent (answers proxy jobs; Traefik routes)",
+		"show": "",
+		"python": platform.python_version(),
+		"services": {"proxy-agent": "RUNNING"},
+	}
 
 
 def create_app_from_environment() -> ProxyAgent:

@@ -39,9 +39,9 @@ CREATE TABLE IF NOT EXISTS steps (
 CREATE INDEX IF NOT EXISTS steps_job ON steps (job);
 """
 
-# Request keys never written to disk: Press sends certificates with private keys, and Traefik
-# issues its own.
-UNSTORED_KEYS = frozenset({"certificate"})
+# Request keys never written to disk: Press sends certificates with private keys (Traefik issues its
+# own) and ProxySQL users with their database password.
+UNSTORED_KEYS = frozenset({"certificate", "password"})
 
 
 class JobStore:
@@ -64,6 +64,7 @@ class JobStore:
 		path: str,
 		request: object,
 		agent_job_id: str | None,
+		data: dict | None = None,
 	) -> int:
 		"""Store a finished job; a repeat of one X-Agent-Job-Id for the same job returns the first."""
 		now = datetime.now()
@@ -85,13 +86,14 @@ class JobStore:
 					return found[0]
 				cursor.execute(
 					'INSERT INTO jobs (name, status, agent_job_id, method, path, request, data, enqueue, start, "end", duration)'
-					" VALUES (?, 'Success', ?, ?, ?, ?, '{}', ?, ?, ?, ?)",
+					" VALUES (?, 'Success', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 					(
 						name,
 						agent_job_id,
 						method,
 						path,
 						json.dumps(_storable(request)),
+						json.dumps(data or {}),
 						stamp,
 						stamp,
 						stamp,
