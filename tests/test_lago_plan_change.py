@@ -131,6 +131,16 @@ def test_the_old_plan_again_leaves_a_pending_downgrade_pending(lago, gateway):
 	assert (again.plan_code, again.next_plan_code) == ("medium", "small")
 
 
+def test_terminating_with_a_downgrade_pending_archives_rather_than_changes_plan(lago, gateway):
+	gateway.change_plan(TEAM, SITE, "small")
+	lago.webhooks.clear()
+	gateway.terminate_subscription(SITE)
+	assert lago.webhooks[-1]["subscription"]["next_plan_code"] is None
+	tenant, commands = _deliver(lago, Tenant(TenantState.ACTIVE, "medium"))
+	assert tenant.state is TenantState.ARCHIVED
+	assert ChangePlan("small") not in commands
+
+
 def test_an_answer_that_is_neither_the_plan_nor_pending_is_refused():
 	with pytest.raises(ServiceRejectedError, match="Lago Plan Map"):
 		lifecycle.plan_billed_after_change("small", "medium", None)

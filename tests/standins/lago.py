@@ -419,10 +419,13 @@ class LagoStandIn(HTTPStandIn):
 		subscription = self.subscriptions.get(request.params["external_id"])
 		if subscription is None or subscription["status"] != "active":
 			return _not_found("subscription")
+		# TerminateService cancels a pending downgrade first: the webhook names no next plan
 		subscription.update(
 			status="terminated",
 			terminated_at=_now(),
 			on_termination_invoice=(request.query.get("on_termination_invoice") or ["generate"])[0],
+			next_plan_code=None,
+			downgrade_plan_date=None,
 		)
 		self._send("subscription.terminated", subscription)
 		return Response(200, {"subscription": subscription})
