@@ -81,13 +81,13 @@ def test_new_site_sends_the_stock_body_and_job_id_and_runs_to_success(agent):
 	job = wait(client, job_id)
 	assert job.status is JobStatus.SUCCESS
 	assert job.name == "New Site" and job.agent_job_id == "press-job-0001"
-	assert [step.status for step in job.steps] == [JobStatus.SUCCESS] * 5
+	assert [step.status for step in job.steps] == [JobStatus.SUCCESS] * 6
 
 
 def test_a_job_is_seen_running_with_its_steps_appearing(agent):
 	agent.step_seconds = 0.2
 	client = client_for(agent)
-	job_id = client.migrate_site("bench-1", "acme.example.com")
+	job_id = client.move_site_to_bench("bench-1", "acme.example.com", target="bench-2")  # two steps
 	seen = set()
 	deadline = time.monotonic() + 5
 	while time.monotonic() < deadline:

@@ -4,6 +4,7 @@ import base64
 import hashlib
 import hmac
 import json
+import uuid
 
 import jwt
 import pytest
@@ -24,7 +25,7 @@ from press_selfhost.errors import (
 	ServiceUnavailableError,
 	WebhookVerificationError,
 )
-from tests.standins.lago import LagoStandIn
+from tests.standins.lago import LagoStandIn, fee
 from tests.support.lago_signer import LagoSigner
 from tests.support.processes import free_port
 
@@ -205,14 +206,17 @@ def test_arbitrary_requests_give_a_webhook_or_a_verification_error_only(signer, 
 # -- gateway against the stand-in ----------------------------------------------------------------
 @pytest.fixture(scope="module")
 def lago_server(signer):
-	with LagoStandIn(public_key_pem=signer.public_key_pem, plans=("starter", "business")) as stand_in:
+	with LagoStandIn(
+		public_key_pem=signer.public_key_pem, plans={"starter": 1000, "business": 5000}
+	) as stand_in:
 		yield stand_in
 
 
 @pytest.fixture
 def lago(lago_server):
 	lago_server.reset()
-	return lago_server
+	yield lago_server
+	lago_server.assert_contract_kept()
 
 
 @pytest.fixture
@@ -232,7 +236,9 @@ def test_customer_and_subscription_lifecycle(lago, gateway):
 		"starter",
 		"active",
 	)
-	assert gateway.change_plan("site1.example.com", "business").plan_code == "business"
+	upgraded = gateway.change_plan("team-1", "site1.example.com", "business")
+	assert (upgraded.plan_code, upgraded.next_plan_code) == ("business", None)
+	assert lago.subscriptions["site1.example.com"]["plan_code"] == "business"
 	gateway.terminate_subscription("site1.example.com")
 	assert lago.subscriptions["site1.example.com"]["status"] == "terminated"
 	assert lago.requests_to("DELETE", "/api/v1/subscriptions/.*")[0].query == {
@@ -262,13 +268,13 @@ def test_one_invoice_with_its_billing_period(lago, gateway):
 	assert (invoice.number, invoice.total_amount_cents, invoice.currency) == ("LAG-0042", 2500, "USD")
 	assert invoice.period == ("2026-11-01T00:00:00Z", "2026-11-30T23:59:59Z")
 	with pytest.raises(ServiceRejectedError, match="invoice_not_found"):
-		gateway.invoice("no-such-invoice")
+		gateway.invoice(str(uuid.uuid4()))
 
 
 def test_an_invoice_without_billing_periods_takes_its_fees_dates(lago, gateway):
-	fee = {"lago_id": "fee-1", "amount_cents": 1000, "from_date": "2026-10-15", "to_date": "2026-11-14"}
-	created = lago.add_invoice("team-1", billing_periods=None, fees=[fee])
-	assert gateway.invoice(created["lago_id"]).period == ("2026-10-15", "2026-11-14")
+	billed = fee("2026-10-15T00:00:00Z", "2026-11-14T23:59:59Z")
+	created = lago.add_invoice("team-1", billing_periods=None, fees=[billed])
+	assert gateway.invoice(created["lago_id"]).period == ("2026-10-15T00:00:00Z", "2026-11-14T23:59:59Z")
 	one_off = lago.add_invoice("team-1", billing_periods=None, invoice_type="one_off")
 	assert gateway.invoice(one_off["lago_id"]).period is None
 
@@ -282,7 +288,7 @@ def test_invoice_payment_url_or_none_when_lago_cannot_make_one(lago, gateway):
 	lago.payment_provider = None
 	assert gateway.invoice_payment_url(pending["lago_id"]) is None
 	with pytest.raises(ServiceRejectedError, match="invoice_not_found"):
-		gateway.invoice_payment_url("no-such-invoice")
+		gateway.invoice_payment_url(str(uuid.uuid4()))
 	lago.fail_next(503, path_pattern="payment_url")
 	with pytest.raises(ServiceUnavailableError):
 		gateway.invoice_payment_url(pending["lago_id"])

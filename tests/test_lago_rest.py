@@ -4,6 +4,7 @@
 import uuid
 from datetime import datetime, timezone
 
+import httpx
 import pytest
 
 from press_selfhost.billing import invoices, lifecycle
@@ -34,7 +35,8 @@ def lago_server():
 @pytest.fixture
 def lago(lago_server):
 	lago_server.reset()
-	return lago_server
+	yield lago_server
+	lago_server.assert_contract_kept()
 
 
 @pytest.fixture
@@ -184,6 +186,32 @@ def test_invoices_page_by_page_newest_first(lago, gateway):
 	for page, per_page in ((0, 20), ("x", 20), (1, -5)):
 		assert _refusal(invoices.invoices, gateway, "4f1c2ab39d", page, per_page).http_status == 400
 	assert invoices.invoices(gateway, "never-synced")["invoices"] == []
+
+
+def test_the_list_shows_the_period_each_invoice_bills_not_the_month_it_was_issued(lago, gateway):
+	"""Lago's list has no billing periods: each invoice that bills one is read, and only those."""
+	billed = lago.add_invoice("4f1c2ab39d", issuing_date="2026-12-03")  # bills 1 to 30 November
+	one_off = lago.add_invoice(
+		"4f1c2ab39d", issuing_date="2026-12-01", invoice_type="one_off", billing_periods=[]
+	)
+	listed = httpx.get(
+		f"{lago.url}/api/v1/invoices",
+		params={"external_customer_id": "4f1c2ab39d"},
+		headers={"Authorization": f"Bearer {API_KEY}"},
+	).json()["invoices"]
+	assert [invoice["lago_id"] for invoice in listed] == [billed["lago_id"], one_off["lago_id"]]
+	assert not any(
+		key in invoice for invoice in listed for key in ("billing_periods", "fees", "subscriptions")
+	)
+
+	rows = invoices.invoices(gateway, "4f1c2ab39d")["invoices"]
+	assert [(row["name"], row["period"]) for row in rows] == [
+		(billed["lago_id"], "1 to 30 November 2026"),
+		(one_off["lago_id"], "December 2026"),  # bills no period: the month it was issued
+	]
+	assert [request.path for request in lago.requests_to("GET", "/api/v1/invoices/.*")] == [
+		f"/api/v1/invoices/{billed['lago_id']}"
+	]
 
 
 def test_an_invoice_pdf_only_for_its_own_team(lago, gateway):

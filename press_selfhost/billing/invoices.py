@@ -18,6 +18,8 @@ LAGO_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{
 UNAVAILABLE = "Billing is unavailable right now. Please try again in a few minutes."
 NOT_SET_UP = "Billing is not set up for this team yet. Please contact support."
 NOT_FOUND = "No such invoice for this team."
+# Invoices that bill a subscription's period; add-ons, credits and one-offs bill none.
+PERIOD_INVOICE_TYPES = frozenset(("subscription", "progressive_billing"))
 
 
 def checkout_url(gateway: LagoGateway, team: str) -> dict:
@@ -32,12 +34,20 @@ def checkout_url(gateway: LagoGateway, team: str) -> dict:
 
 
 def invoices(gateway: LagoGateway, team: str, page: object = 1, per_page: object = 20) -> dict:
-	"""One page of the team's invoices, newest first, with what a list needs to show and link."""
+	"""One page of the team's invoices, newest first, with what a list needs to show and link.
+
+	Lago's list has no billing periods: each invoice that bills a period is read once more, so a page
+	costs at most MAX_PER_PAGE extra calls.
+	"""
 	page, per_page = _positive(page, "page"), min(_positive(per_page, "per_page"), MAX_PER_PAGE)
 	with _for_customer():
 		found = gateway.invoices(team, page=page, per_page=per_page)
+		listed = [
+			gateway.invoice(invoice.lago_id) if invoice.invoice_type in PERIOD_INVOICE_TYPES else invoice
+			for invoice in found.invoices
+		]
 	return {
-		"invoices": [invoice_row(invoice) for invoice in found.invoices],
+		"invoices": [invoice_row(invoice) for invoice in listed],
 		"page": found.page,
 		"per_page": per_page,
 		"total_pages": found.total_pages,

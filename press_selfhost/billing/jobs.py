@@ -323,7 +323,10 @@ def ensure_lago_customer(team: str) -> None:
 
 
 def on_site_plan_change(plan_change, method=None) -> None:
-	"""doc_event Site Plan Change.after_insert: create or re-plan the site's Lago subscription."""
+	"""doc_event Site Plan Change.after_insert: create or re-plan the site's Lago subscription.
+
+	A change that Lago's webhooks asked for (ChangePlan) finds Lago already on that plan and sends nothing.
+	"""
 	if lago_enabled():
 		frappe.enqueue(
 			"press_selfhost.billing.jobs.sync_lago_subscription",
@@ -353,9 +356,16 @@ def sync_lago_subscription(site: str, plan: str) -> None:
 		record.set_tenant(Tenant(TenantState.PROVISIONING, plan_code))
 		record.insert(ignore_permissions=True)
 		return
-	if frappe.db.get_value(SUBSCRIPTION, site, "plan_code") != plan_code:
-		lago_gateway().change_plan(site, plan_code)
-		frappe.db.set_value(SUBSCRIPTION, site, "plan_code", plan_code)
+	if frappe.db.get_value(SUBSCRIPTION, site, "plan_code") == plan_code:
+		return
+	answer = lago_gateway().change_plan(team, site, plan_code)
+	billed = lifecycle.plan_billed_after_change(plan_code, answer.plan_code, answer.next_plan_code)
+	frappe.db.set_value(SUBSCRIPTION, site, "plan_code", billed)
+	if billed != plan_code:
+		# A downgrade: Lago bills the current plan to the period's end, so the site keeps it until
+		# Lago's webhooks for the new plan arrive (PlanChanged → ChangePlan). Putting it back makes a
+		# Site Plan Change whose sync finds Lago on that plan and sends nothing.
+		frappe.get_doc("Site", site).change_plan(_press_plan(billed), ignore_card_setup=True)
 
 
 def report_usage() -> None:

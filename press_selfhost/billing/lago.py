@@ -230,10 +230,14 @@ class LagoCustomer:
 
 @dataclass(frozen=True)
 class LagoSubscription:
+	"""`plan_code` is the plan billed now; `next_plan_code` a downgrade waiting for the period's end."""
+
 	lago_id: str
 	external_id: str
 	plan_code: str | None
 	status: str | None
+	next_plan_code: str | None = None
+	downgrade_plan_date: str | None = None
 
 
 @dataclass(frozen=True)
@@ -248,6 +252,7 @@ class LagoInvoice:
 	file_url: str | None
 	period: tuple[str, str] | None = None  # (first, last) day billed, as Lago wrote them
 	external_customer_id: str | None = None  # the Press Team billed
+	invoice_type: str | None = None  # subscription, progressive_billing, add_on, credit, one_off
 
 
 @dataclass(frozen=True)
@@ -356,8 +361,8 @@ class LagoGateway:
 	def create_subscription(
 		self, external_customer_id: str, external_id: str, plan_code: str
 	) -> LagoSubscription:
-		"""Assign a plan: Lago answers an existing subscription with the same plan as it is, so
-		calling again is harmless (another plan would upgrade or downgrade it)."""
+		"""Assign a plan (`POST /subscriptions`): Lago answers an existing subscription with the same
+		plan as it is, so calling again is harmless; another plan upgrades or downgrades it."""
 		with _lago_call(f"create subscription {external_id}"):
 			subscription = self._client.subscriptions.create(
 				Subscription(
@@ -366,10 +371,12 @@ class LagoGateway:
 			)
 		return _subscription(subscription)
 
-	def change_plan(self, external_id: str, plan_code: str) -> LagoSubscription:
-		with _lago_call(f"change plan of subscription {external_id}"):
-			subscription = self._client.subscriptions.update(Subscription(plan_code=plan_code), external_id)
-		return _subscription(subscription)
+	def change_plan(self, external_customer_id: str, external_id: str, plan_code: str) -> LagoSubscription:
+		"""Move a subscription to another plan, Lago's documented way: `POST /subscriptions` with the
+		same external id (`PUT` ignores plan_code). A plan costing as much or more applies at once (the
+		answer is the new subscription); a cheaper one at the period's end (the answer is the current
+		subscription with `next_plan_code`), and Lago says so with its subscription webhooks."""
+		return self.create_subscription(external_customer_id, external_id, plan_code)
 
 	def terminate_subscription(self, external_id: str) -> None:
 		"""Terminate, invoicing what is due; a subscription Lago no longer has is already terminated."""
@@ -394,6 +401,8 @@ class LagoGateway:
 			raise
 
 	def invoices(self, external_customer_id: str, *, page: int = 1, per_page: int = 20) -> InvoicePage:
+		"""One page of the customer's invoices. Lago's list carries no billing periods (`period` is None):
+		only `invoice(lago_id)` has them."""
 		# Not customer_invoices.find_all: lago-python-client 1.55 sends it without Authorization.
 		with _lago_call(f"list invoices of customer {external_customer_id}"):
 			answer = self._client.invoices.find_all(
@@ -534,6 +543,8 @@ def _subscription(subscription) -> LagoSubscription:
 		external_id=subscription.external_id,
 		plan_code=subscription.plan_code,
 		status=subscription.status,
+		next_plan_code=subscription.next_plan_code,
+		downgrade_plan_date=subscription.downgrade_plan_date,
 	)
 
 
@@ -549,6 +560,7 @@ def _invoice(invoice) -> LagoInvoice:
 		file_url=invoice.file_url,
 		period=invoice_period(invoice.dict()),
 		external_customer_id=invoice.customer.external_id if invoice.customer else None,
+		invoice_type=invoice.invoice_type,
 	)
 
 

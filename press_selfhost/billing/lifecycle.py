@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from press_selfhost.billing.format import describe_period, format_date, format_money
 from press_selfhost.billing.lago import LagoEventType, LagoWebhook, invoice_period, team_of_subscription
+from press_selfhost.errors import ServiceRejectedError
 
 
 class TenantState(enum.Enum):
@@ -368,6 +369,23 @@ TRANSITIONS: dict[tuple[TenantState, type], Handler] = {
 	# Archived is terminal.
 	**{(_S.ARCHIVED, event_type): _ignore for event_type in EVENT_TYPES},
 }
+
+
+# -- Press → Lago plan changes ------------------------------------------------------------------
+def plan_billed_after_change(requested: str, plan_code: str | None, next_plan_code: str | None) -> str:
+	"""The plan Press's site must run after asking Lago (`POST /subscriptions`) for `requested`, from
+	Lago's answer: the requested one when Lago applied it at once (an upgrade), else the plan Lago
+	still bills (a downgrade waits for the period's end as `next_plan_code`; the webhooks that start
+	the new plan then change the site, PlanChanged → ChangePlan)."""
+	if plan_code == requested or not plan_code:
+		return requested
+	if next_plan_code != requested:
+		raise ServiceRejectedError(
+			"Lago",
+			f"answered a change to plan {requested!r} with plan {plan_code!r} and no pending change to it; "
+			"check the Lago Plan Map and the subscription in Lago",
+		)
+	return plan_code
 
 
 # -- from Lago's webhooks -----------------------------------------------------------------------

@@ -19,13 +19,14 @@ from datetime import datetime, timedelta
 from tests.support.standin import HTTPStandIn, Request, Response
 
 SITE = "/benches/(?P<bench>[^/]+)/sites/(?P<site>[^/]+)"
+# (method, path, job name, steps): each job and step named, and steps ordered, as in Press's Agent Job
+# Type fixture (tests/test_agent_job_types.py holds this table to it).
 JOB_ROUTES = (
 	(
 		"POST",
 		"/benches",
 		"New Bench",
 		(
-			"Docker Login",
 			"Initialize Bench",
 			"Update Bench Configuration",
 			"Deploy Bench",
@@ -36,13 +37,20 @@ JOB_ROUTES = (
 		"POST",
 		"/benches/(?P<bench>[^/]+)/sites",
 		"New Site",
-		("Create Database User", "New Site", "Install Apps", "Update Site Configuration", "Enable Scheduler"),
+		(
+			"New Site",
+			"Install Apps",
+			"Update Site Configuration",
+			"Enable Scheduler",
+			"Bench Setup NGINX",
+			"Reload NGINX",
+		),
 	),
 	("POST", f"{SITE}/apps", "Install App on Site", ("Install App on Site",)),
 	("DELETE", f"{SITE}/apps/(?P<app>[^/]+)", "Uninstall App from Site", ("Uninstall App from Site",)),
 	("POST", f"{SITE}/backup", "Backup Site", ("Backup Site",)),
 	("POST", f"{SITE}/restore", "Restore Site", ("Restore Site", "Migrate Site")),
-	("POST", f"{SITE}/migrate", "Migrate Site", ("Migrate Site", "Disable Maintenance Mode")),
+	("POST", f"{SITE}/migrate", "Migrate Site", ("Migrate Site",)),
 	(
 		"POST",
 		f"{SITE}/update/migrate",

@@ -6,16 +6,24 @@ errors `{"status", "error", "code", "error_details"}`. Like Lago, a batch of usa
 whole (422 `validation_errors`, details by index) when a transaction_id already exists, so the tests
 can count how many times each transaction_id was accepted. A customer's checkout URL and an
 invoice's payment URL are refused (422) when no payment provider is linked (`payment_provider =
-None`), an invoice's also when it is already paid. Creating a subscription assigns a plan, as in
-Lago: the same external id and plan again returns the existing subscription.
+None`), an invoice's also when it is already paid.
+
+Subscriptions change plan as in lago-api (Subscriptions::CreateService): `POST /subscriptions` with
+an existing external id and another plan upgrades at once (a new subscription replaces the old, when
+the new plan costs as much or more) or downgrades at the period's end (the current one stays, with
+`next_plan_code`, until `end_billing_period`); `PUT /subscriptions/{external_id}` ignores `plan_code`.
+The webhooks Lago would send meanwhile are kept in `webhooks`. Invoices are listed without their
+billing periods, fees or subscriptions, which only `GET /invoices/{lago_id}` gives. Every request and
+answer is held to Lago's OpenAPI spec (tests.support.lago_contract).
 """
 
 import base64
 import threading
 import uuid
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
+from tests.support.lago_contract import request_violations, response_violations
 from tests.support.standin import HTTPStandIn, Request, Response
 
 API = "/api/v1"
@@ -56,15 +64,69 @@ def _not_found(resource: str) -> Response:
 	return _error(404, "Not Found", f"{resource}_not_found")
 
 
+# What only GET /invoices/{lago_id} includes (InvoicesController#render_invoice), never the list.
+INVOICE_DETAILS = ("billing_periods", "subscriptions", "fees", "credits", "error_details")
+
+
+def _customer_record(external_id: str, sequential_id: int) -> dict:
+	"""A customer as V1::CustomerSerializer gives it (the fields a hosting platform reads)."""
+	lago_id = str(uuid.uuid5(uuid.NAMESPACE_URL, external_id))
+	return {
+		"lago_id": lago_id,
+		"sequential_id": sequential_id,
+		"slug": f"LAG-{lago_id[:4].upper()}-{sequential_id:03d}",
+		"external_id": external_id,
+		"applicable_timezone": "UTC",
+		"currency": None,
+		"created_at": _now(),
+		"updated_at": _now(),
+	}
+
+
+def fee(from_date: str, to_date: str, amount_cents: int = 1000) -> dict:
+	"""A subscription fee as V1::FeeSerializer gives it: `from_date`/`to_date` are the period it bills."""
+	return {
+		"lago_id": str(uuid.uuid4()),
+		"item": {
+			"type": "subscription",
+			"code": "starter",
+			"name": "Starter",
+			"invoice_display_name": "Starter",
+			"lago_item_id": str(uuid.uuid4()),
+			"item_type": "Subscription",
+		},
+		"amount_cents": amount_cents,
+		"amount_currency": "EUR",
+		"precise_amount": str(amount_cents / 100),
+		"taxes_amount_cents": 0,
+		"taxes_rate": 0,
+		"total_amount_cents": amount_cents,
+		"total_amount_currency": "EUR",
+		"pay_in_advance": True,
+		"invoiceable": True,
+		"units": "1.0",
+		"total_aggregated_units": "1.0",
+		"precise_unit_amount": str(amount_cents / 100),
+		"sub_total_excluding_taxes_amount_cents": amount_cents,
+		"sub_total_excluding_taxes_precise_amount_cents": str(amount_cents),
+		"payment_status": "pending",
+		"from_date": from_date,
+		"to_date": to_date,
+		"created_at": _now(),
+	}
+
+
 class LagoStandIn(HTTPStandIn):
 	name = "Lago API stand-in"
 
 	def __init__(self, api_key: str = "lago-standin-api-key", public_key_pem: str = "", plans=("starter",)):
+		"""`plans`: plan codes, or {code: amount in cents}, the amount deciding upgrade or downgrade."""
 		super().__init__()
 		self.api_key = api_key
 		self.public_key_pem = public_key_pem
-		self.plans = set(plans)
+		self.plans: dict[str, int] = dict(plans) if isinstance(plans, dict) else dict.fromkeys(plans, 0)
 		self._state_lock = threading.Lock()
+		self._contract_violations: list[str] = []
 		self.reset()
 		for method, pattern, handler in (
 			("POST", "/customers", self._create_customer),
@@ -86,7 +148,8 @@ class LagoStandIn(HTTPStandIn):
 		"""Forget every record, request and pending fault, so one server can serve many tests."""
 		with self._state_lock, self._lock:
 			self.customers: dict[str, dict] = {}
-			self.subscriptions: dict[str, dict] = {}
+			self.subscriptions: dict[str, dict] = {}  # by external id: the current one, as serialized
+			self.webhooks: list[dict] = []  # what Lago would have sent, in order
 			self.invoices: list[dict] = []
 			self.events: list[dict] = []
 			self.accepted_transaction_ids: Counter[str] = Counter()
@@ -95,6 +158,52 @@ class LagoStandIn(HTTPStandIn):
 			self._lose_next_batch_answers = 0
 			self.requests.clear()
 			self._faults.clear()
+
+	# -- the contract ----------------------------------------------------------------------------
+	def _dispatch(self, request: Request) -> Response:
+		"""Hold both sides to Lago's OpenAPI spec: a request it does not allow is refused as Lago would
+		(400), an answer it does not allow is the stand-in's bug; both are recorded for the test."""
+		violations = request_violations(
+			request.method, request.path, request.query, request.headers, request.body
+		)
+		if violations:
+			self._record(violations)
+			return Response(400, {"status": 400, "error": "Bad Request"})
+		response = super()._dispatch(request)
+		payload, headers = response.encode()
+		self._record(
+			response_violations(
+				request.method,
+				request.path,
+				request.query,
+				request.headers,
+				request.body,
+				response.status,
+				headers.get("Content-Type", ""),
+				payload,
+			)
+		)
+		return response
+
+	def _record(self, violations: list[str]) -> None:
+		with self._lock:
+			self._contract_violations += violations
+
+	def take_contract_violations(self) -> list[str]:
+		"""The violations of Lago's spec since the last call, forgotten once taken."""
+		with self._lock:
+			taken, self._contract_violations = self._contract_violations, []
+		return taken
+
+	def assert_contract_kept(self) -> None:
+		"""Fail the current test with every request or answer since the last check that broke Lago's spec."""
+		violations = self.take_contract_violations()
+		assert not violations, "Lago's OpenAPI spec was broken:\n" + "\n".join(violations)
+
+	def stop(self) -> None:
+		"""A test that never checked still fails here, at the latest."""
+		super().stop()
+		self.assert_contract_kept()
 
 	def lose_next_batch_answers(self, times: int = 1) -> None:
 		"""Accept the next batches but answer 500, as when Lago's answer is lost after it stored them."""
@@ -117,6 +226,7 @@ class LagoStandIn(HTTPStandIn):
 	def add_invoice(self, external_customer_id: str, *, file_url: str | None = None, **fields) -> dict:
 		invoice = {
 			"lago_id": str(uuid.uuid4()),
+			"billing_entity_code": "hosting",
 			"sequential_id": len(self.invoices) + 1,
 			"number": f"LAG-{len(self.invoices) + 1:04d}",
 			"issuing_date": "2026-11-01",
@@ -138,6 +248,8 @@ class LagoStandIn(HTTPStandIn):
 			"total_due_amount_cents": 1200,
 			"prepaid_credit_amount_cents": 0,
 			"file_url": file_url,
+			"created_at": _now(),
+			"updated_at": _now(),
 			"billing_periods": [
 				{
 					"lago_subscription_id": str(uuid.uuid4()),
@@ -150,15 +262,14 @@ class LagoStandIn(HTTPStandIn):
 					"invoicing_reason": "subscription_starting",
 				}
 			],
-			"customer": {
-				"lago_id": str(uuid.uuid5(uuid.NAMESPACE_URL, external_customer_id)),
-				"external_id": external_customer_id,
-				"created_at": _now(),
-				"updated_at": _now(),
-				"applicable_timezone": "UTC",
-			},
+			"fees": [],
+			"customer": self.customers.get(external_customer_id)
+			or _customer_record(external_customer_id, len(self.customers) + 1),
 			**fields,
 		}
+		for key in INVOICE_DETAILS:  # None: a Lago version without it
+			if key in invoice and invoice[key] is None:
+				del invoice[key]
 		self.invoices.append(invoice)
 		return invoice
 
@@ -175,12 +286,7 @@ class LagoStandIn(HTTPStandIn):
 	def _create_customer(self, request: Request) -> Response:
 		fields = request.json()["customer"]
 		existing = self.customers.get(fields["external_id"])
-		customer = existing or {
-			"lago_id": str(uuid.uuid4()),
-			"created_at": _now(),
-			"applicable_timezone": "UTC",
-			"currency": None,
-		}
+		customer = existing or _customer_record(fields["external_id"], len(self.customers) + 1)
 		customer.update(fields, updated_at=_now())
 		self.customers[customer["external_id"]] = customer
 		return Response(200, {"customer": customer})
@@ -209,48 +315,119 @@ class LagoStandIn(HTTPStandIn):
 		fields = request.json()["subscription"]
 		if fields.get("plan_code") not in self.plans:
 			return _not_found("plan")
-		if fields["external_customer_id"] not in self.customers:
+		customer = self.customers.get(fields["external_customer_id"])
+		if customer is None:
 			return _not_found("customer")
-		# Subscriptions::CreateService assigns a plan: the customer's active subscription with this
-		# external id is returned as it is for the same plan, re-planned for another; another
-		# customer's is a validation error.
 		current = self.subscriptions.get(fields["external_id"])
-		if current is not None and current["status"] == "active":
-			if current["external_customer_id"] != fields["external_customer_id"]:
-				return _error(
-					422, "Unprocessable Entity", "validation_errors", {"external_id": ["value_already_exist"]}
-				)
-			if current["plan_code"] != fields["plan_code"]:
-				current.update(previous_plan_code=current["plan_code"], plan_code=fields["plan_code"])
-			return Response(200, {"subscription": current})
+		if current is None or current["status"] != "active":
+			return Response(200, {"subscription": self._start_subscription(customer, fields)})
+		if current["external_customer_id"] != customer["external_id"]:
+			return _error(
+				422, "Unprocessable Entity", "validation_errors", {"external_id": ["value_already_exist"]}
+			)
+		if current["plan_code"] == fields["plan_code"]:
+			return Response(200, {"subscription": current})  # a pending downgrade stays pending
+		if self.plans[fields["plan_code"]] >= self.plans[current["plan_code"]]:
+			return Response(200, {"subscription": self._upgrade(current, fields["plan_code"])})
+		# PlanDowngradeService: the current plan runs to the period's end, the new one waits
+		current.update(
+			next_plan_code=fields["plan_code"],
+			downgrade_plan_date=current["current_billing_period_ending_at"][:10],
+		)
+		self._send("subscription.updated", current)
+		return Response(200, {"subscription": current})
+
+	def _start_subscription(
+		self, customer: dict, fields: dict, previous_plan_code: str | None = None
+	) -> dict:
+		"""A new active subscription, serialized as lago-api's V1::SubscriptionSerializer does."""
+		now = datetime.now(timezone.utc)
+		period_end = (now.replace(day=1) + timedelta(days=32)).replace(day=1) - timedelta(seconds=1)
 		subscription = {
 			"lago_id": str(uuid.uuid4()),
 			"external_id": fields["external_id"],
-			"external_customer_id": fields["external_customer_id"],
+			"lago_customer_id": customer["lago_id"],
+			"external_customer_id": customer["external_id"],
+			"name": fields.get("name") or "",
 			"plan_code": fields["plan_code"],
+			"plan_amount_cents": self.plans[fields["plan_code"]],
+			"plan_amount_currency": "EUR",
 			"status": "active",
-			"created_at": _now(),
+			"billing_time": fields.get("billing_time") or "calendar",
+			"subscription_at": _now(),
 			"started_at": _now(),
+			"trial_ended_at": None,
+			"ending_at": None,
+			"terminated_at": None,
+			"canceled_at": None,
+			"created_at": _now(),
+			"previous_plan_code": previous_plan_code,
+			"next_plan_code": None,
+			"downgrade_plan_date": None,
+			"current_billing_period_started_at": now.replace(day=1).strftime("%Y-%m-%dT00:00:00Z"),
+			"current_billing_period_ending_at": period_end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+			"on_termination_credit_note": "credit",  # the default of a plan paid in advance
+			"on_termination_invoice": "generate",
 		}
 		self.subscriptions[subscription["external_id"]] = subscription
-		return Response(200, {"subscription": subscription})
+		self._send("subscription.started", subscription)
+		return subscription
+
+	def _upgrade(self, current: dict, plan_code: str) -> dict:
+		"""PlanUpgradeService: the old subscription ends now and a new one, same external id, starts."""
+		current.update(status="terminated", terminated_at=_now(), next_plan_code=plan_code)
+		self._send("subscription.terminated", current)
+		fields = {"external_id": current["external_id"], "plan_code": plan_code, "name": current["name"]}
+		return self._start_subscription(
+			self.customers[current["external_customer_id"]], fields, previous_plan_code=current["plan_code"]
+		)
+
+	def end_billing_period(self, external_id: str) -> dict:
+		"""The period ends: a pending downgrade takes effect (Lago's billing job at the period's end)."""
+		with self._state_lock:
+			current = self.subscriptions[external_id]
+			if not current["next_plan_code"]:
+				return current
+			current.update(status="terminated", terminated_at=_now())
+			self._send("subscription.terminated", current)
+			fields = {
+				"external_id": external_id,
+				"plan_code": current["next_plan_code"],
+				"name": current["name"],
+			}
+			return self._start_subscription(
+				self.customers[current["external_customer_id"]],
+				fields,
+				previous_plan_code=current["plan_code"],
+			)
+
+	def _send(self, webhook_type: str, subscription: dict) -> None:
+		self.webhooks.append(
+			{"webhook_type": webhook_type, "object_type": "subscription", "subscription": dict(subscription)}
+		)
 
 	def _update_subscription(self, request: Request) -> Response:
+		"""Subscriptions::UpdateService changes name, ending_at and a pending one's start, never the plan."""
 		subscription = self.subscriptions.get(request.params["external_id"])
 		if subscription is None or subscription["status"] != "active":
 			return _not_found("subscription")
-		plan_code = request.json()["subscription"].get("plan_code")
-		if plan_code is not None and plan_code not in self.plans:
-			return _not_found("plan")
-		if plan_code:
-			subscription.update(previous_plan_code=subscription["plan_code"], plan_code=plan_code)
+		fields = request.json()["subscription"]
+		subscription.update({key: fields[key] for key in ("name", "ending_at") if key in fields})
 		return Response(200, {"subscription": subscription})
 
 	def _terminate_subscription(self, request: Request) -> Response:
 		subscription = self.subscriptions.get(request.params["external_id"])
 		if subscription is None or subscription["status"] != "active":
 			return _not_found("subscription")
-		subscription.update(status="terminated", terminated_at=_now())
+		# TerminateService cancels a pending downgrade first: the webhook names no next plan
+		subscription.update(
+			status="terminated",
+			terminated_at=_now(),
+			on_termination_invoice=(request.query.get("on_termination_invoice") or ["generate"])[0],
+			next_plan_code=None,
+			downgrade_plan_date=None,
+		)
+		self._send("subscription.terminated", subscription)
 		return Response(200, {"subscription": subscription})
 
 	def _list_invoices(self, request: Request) -> Response:
@@ -258,7 +435,8 @@ class LagoStandIn(HTTPStandIn):
 		matching = [i for i in self.invoices if customer is None or i["customer"]["external_id"] == customer]
 		# InvoicesQuery: newest issuing date first, then the most recently created
 		matching.sort(key=lambda i: (i["issuing_date"], i["sequential_id"]), reverse=True)
-		return _page(request, "invoices", matching)
+		listed = [{k: v for k, v in i.items() if k not in INVOICE_DETAILS} for i in matching]
+		return _page(request, "invoices", listed)
 
 	def _list_webhook_endpoints(self, request: Request) -> Response:
 		return _page(request, "webhook_endpoints", self.webhook_endpoints)
@@ -274,10 +452,18 @@ class LagoStandIn(HTTPStandIn):
 		invoice = self._find_invoice(request)
 		if invoice is None:
 			return _not_found("invoice")
+		# Invoices::Payments::GeneratePaymentUrlService: single validation failures
 		if self.payment_provider is None:
-			return _error(422, "Unprocessable Entity", "no_linked_payment_provider")
+			return _error(
+				422, "Unprocessable Entity", "validation_errors", {"base": ["no_linked_payment_provider"]}
+			)
 		if invoice["payment_status"] == "succeeded":
-			return _error(422, "Unprocessable Entity", "invalid_payment_status")
+			return _error(
+				422,
+				"Unprocessable Entity",
+				"validation_errors",
+				{"base": ["invalid_invoice_status_or_payment_status"]},
+			)
 		return Response(
 			200,
 			{
@@ -297,7 +483,9 @@ class LagoStandIn(HTTPStandIn):
 			return _not_found("invoice")
 		if not invoice["file_url"]:
 			return Response(200, b"")  # the PDF is queued; Lago answers with no body
-		return Response(200, {"invoice": invoice})
+		# download_pdf serializes the invoice with no includes: no customer, periods or fees
+		bare = {k: v for k, v in invoice.items() if k not in (*INVOICE_DETAILS, "customer")}
+		return Response(200, {"invoice": bare})
 
 	def _batch_events(self, request: Request) -> Response:
 		events = request.json()["events"]
@@ -316,7 +504,24 @@ class LagoStandIn(HTTPStandIn):
 		if self._lose_next_batch_answers:
 			self._lose_next_batch_answers -= 1
 			return _error(500, "Internal Server Error", "internal_error")
-		return Response(200, {"events": [{**event, "lago_id": str(uuid.uuid4())} for event in events]})
+		return Response(200, {"events": [self._event_record(event) for event in events]})
+
+	def _event_record(self, event: dict) -> dict:
+		"""V1::EventSerializer, as the batch answers before processing: no customer known yet."""
+		subscription = self.subscriptions.get(event["external_subscription_id"]) or {}
+		timestamp = datetime.fromtimestamp(float(event["timestamp"]), timezone.utc)
+		return {
+			"lago_id": str(uuid.uuid4()),
+			"transaction_id": event["transaction_id"],
+			"lago_customer_id": None,
+			"code": event["code"],
+			"timestamp": timestamp.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+			"precise_total_amount_cents": None,
+			"properties": event.get("properties") or {},
+			"lago_subscription_id": subscription.get("lago_id"),
+			"external_subscription_id": event["external_subscription_id"],
+			"created_at": _now(),
+		}
 
 	def _public_key(self, request: Request) -> Response:
 		encoded = base64.b64encode(self.public_key_pem.encode()).decode()
