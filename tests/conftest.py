@@ -11,6 +11,17 @@ from tests.support.servers import MariaDBServer, RedisServer, RegistryServer, S3
 collect_ignore = ["frappe"]
 
 
+@pytest.fixture(autouse=True)
+def lago_contract_kept():
+	"""Whatever test talked to a Lago stand-in fails on its own account if a request or an answer broke
+	Lago's OpenAPI spec, not the test that happens to stop the stand-in."""
+	yield
+	from tests.standins.lago import LagoStandIn
+
+	for stand_in in list(LagoStandIn.running):
+		stand_in.assert_contract_kept()
+
+
 def _started(server):
 	try:
 		return server.start()

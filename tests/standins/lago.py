@@ -20,8 +20,10 @@ answer is held to Lago's OpenAPI spec (tests.support.lago_contract).
 import base64
 import threading
 import uuid
+import weakref
 from collections import Counter
 from datetime import datetime, timedelta, timezone
+from typing import ClassVar
 
 from tests.support.lago_contract import request_violations, response_violations
 from tests.support.standin import HTTPStandIn, Request, Response
@@ -118,6 +120,8 @@ def fee(from_date: str, to_date: str, amount_cents: int = 1000) -> dict:
 
 class LagoStandIn(HTTPStandIn):
 	name = "Lago API stand-in"
+	# Every stand-in running now, so that each test is held to the contract (tests/conftest.py).
+	running: ClassVar[weakref.WeakSet] = weakref.WeakSet()
 
 	def __init__(self, api_key: str = "lago-standin-api-key", public_key_pem: str = "", plans=("starter",)):
 		"""`plans`: plan codes, or {code: amount in cents}, the amount deciding upgrade or downgrade."""
@@ -200,8 +204,14 @@ class LagoStandIn(HTTPStandIn):
 		violations = self.take_contract_violations()
 		assert not violations, "Lago's OpenAPI spec was broken:\n" + "\n".join(violations)
 
+	def start(self) -> "LagoStandIn":
+		super().start()
+		LagoStandIn.running.add(self)
+		return self
+
 	def stop(self) -> None:
 		"""A test that never checked still fails here, at the latest."""
+		LagoStandIn.running.discard(self)
 		super().stop()
 		self.assert_contract_kept()
 
