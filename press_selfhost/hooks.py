@@ -15,7 +15,10 @@ required_apps = ["frappe/press"]
 doc_events = {
 	# Lago billing: Press → Lago sync.
 	"Team": {"after_insert": "press_selfhost.billing.jobs.on_team_created"},
-	"Site Plan Change": {"after_insert": "press_selfhost.billing.jobs.on_site_plan_change"},
+	"Site Plan Change": {
+		"before_insert": "press_selfhost.billing.jobs.before_site_plan_change",
+		"after_insert": "press_selfhost.billing.jobs.on_site_plan_change",
+	},
 	# Tenant-site SSO: Site.archive sends "Archive Site"; the site's Keycloak client goes with it.
 	"Agent Job": {"after_insert": "press_selfhost.identity.site_sso.on_agent_job_insert"},
 }

@@ -12,6 +12,7 @@ from dataclasses import asdict
 from datetime import timedelta
 
 import frappe
+from frappe import _
 from frappe.utils import add_days, get_datetime, now_datetime, nowdate
 
 from press_selfhost.backups import shipper
@@ -35,7 +36,7 @@ from press_selfhost.billing.lifecycle import (
 	Tenant,
 	TenantState,
 )
-from press_selfhost.errors import ConfigurationError
+from press_selfhost.errors import ConfigurationError, ServiceError
 from press_selfhost.mail.context import completed_context
 
 SUBSCRIPTION = "Lago Subscription"
@@ -322,12 +323,52 @@ def ensure_lago_customer(team: str) -> None:
 	)
 
 
-def on_site_plan_change(plan_change, method=None) -> None:
-	"""doc_event Site Plan Change.after_insert: create or re-plan the site's Lago subscription.
+class PlanChangeScheduled(frappe.ValidationError):
+	"""Lago moves a downgrade to the end of the billing period; Press's plan waits with it."""
 
-	A change that Lago's webhooks asked for (ChangePlan) finds Lago already on that plan and sends nothing.
+	http_status_code = 409
+
+
+def before_site_plan_change(plan_change, method=None) -> None:
+	"""doc_event Site Plan Change.before_insert: a Lago-billed site changes plan in Lago first, so Press's
+	plan never runs ahead of the plan Lago bills.
+
+	An upgrade applies at once in both. A downgrade Lago keeps for the period's end: the change is
+	refused here with that message, and Lago's webhooks for the new plan change the site then
+	(PlanChanged → ChangePlan, which finds Lago already on that plan and asks nothing).
 	"""
-	if lago_enabled():
+	site = plan_change.site
+	if not lago_enabled() or not frappe.db.exists(SUBSCRIPTION, site):
+		return  # a new site: its subscription is created after the insert (sync_lago_subscription)
+	plan_code = lago_plan_code(plan_change.to_plan, _plan_map())
+	if frappe.db.get_value(SUBSCRIPTION, site, "plan_code") == plan_code:
+		return
+	team = frappe.db.get_value("Site", site, "team")
+	try:
+		answer = lago_gateway().change_plan(team, site, plan_code)
+	except ServiceError:
+		frappe.log_error(title=f"Lago: plan change of {site}")
+		frappe.throw(
+			_(
+				"Billing is unavailable right now, so the plan was not changed. Please try again in a few minutes."
+			),
+			frappe.ValidationError,
+		)
+	billed = lifecycle.plan_billed_after_change(plan_code, answer.plan_code, answer.next_plan_code)
+	if billed != plan_code:
+		frappe.throw(
+			_(
+				"Your plan changes to {0} at the end of the current billing period; until then {1} keeps its plan."
+			).format(plan_change.to_plan, site),
+			PlanChangeScheduled,
+		)
+	frappe.db.set_value(SUBSCRIPTION, site, "plan_code", plan_code)
+
+
+def on_site_plan_change(plan_change, method=None) -> None:
+	"""doc_event Site Plan Change.after_insert: a site Press created outside Lago gets its Lago
+	subscription (a Lago-billed site's plan changes went to Lago before the insert)."""
+	if lago_enabled() and not frappe.db.exists(SUBSCRIPTION, plan_change.site):
 		frappe.enqueue(
 			"press_selfhost.billing.jobs.sync_lago_subscription",
 			site=plan_change.site,
@@ -337,35 +378,25 @@ def on_site_plan_change(plan_change, method=None) -> None:
 
 
 def sync_lago_subscription(site: str, plan: str) -> None:
+	"""Bill a site created in Press (not from a Lago subscription) from now on."""
+	if frappe.db.exists(SUBSCRIPTION, site):
+		return
 	plan_code = lago_plan_code(plan, _plan_map())
 	team = frappe.db.get_value("Site", site, "team")
 	frappe.db.set_value("Site", site, "free", 1)
-	if not frappe.db.exists(SUBSCRIPTION, site):
-		# A site created in Press (not from a Lago subscription): bill it from now on.
-		ensure_lago_customer(team)
-		lago_gateway().create_subscription(team, site, plan_code)
-		record = frappe.get_doc(
-			{
-				"doctype": SUBSCRIPTION,
-				"external_subscription_id": site,
-				"site": site,
-				"team": team,
-				"external_customer_id": team,
-			}
-		)
-		record.set_tenant(Tenant(TenantState.PROVISIONING, plan_code))
-		record.insert(ignore_permissions=True)
-		return
-	if frappe.db.get_value(SUBSCRIPTION, site, "plan_code") == plan_code:
-		return
-	answer = lago_gateway().change_plan(team, site, plan_code)
-	billed = lifecycle.plan_billed_after_change(plan_code, answer.plan_code, answer.next_plan_code)
-	frappe.db.set_value(SUBSCRIPTION, site, "plan_code", billed)
-	if billed != plan_code:
-		# A downgrade: Lago bills the current plan to the period's end, so the site keeps it until
-		# Lago's webhooks for the new plan arrive (PlanChanged → ChangePlan). Putting it back makes a
-		# Site Plan Change whose sync finds Lago on that plan and sends nothing.
-		frappe.get_doc("Site", site).change_plan(_press_plan(billed), ignore_card_setup=True)
+	ensure_lago_customer(team)
+	lago_gateway().create_subscription(team, site, plan_code)
+	record = frappe.get_doc(
+		{
+			"doctype": SUBSCRIPTION,
+			"external_subscription_id": site,
+			"site": site,
+			"team": team,
+			"external_customer_id": team,
+		}
+	)
+	record.set_tenant(Tenant(TenantState.PROVISIONING, plan_code))
+	record.insert(ignore_permissions=True)
 
 
 def report_usage() -> None:
