@@ -487,3 +487,25 @@ def test_bucket_drift_reads_what_ensure_buckets_would_change_and_changes_nothing
 	]
 	assert s3.bucket_drift(client, settings) == drift  # reading changed nothing
 	assert s3.bucket_policy(client, settings.public_bucket) is None
+
+
+class RequestCaptured(Exception):
+	pass
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_parts_are_sent_with_a_signed_sha256_instead_of_an_md5(scheme):
+	client = s3.storage_client(s3.StorageSettings(f"{scheme}://127.0.0.1:9", "access-key", "secret-key"))
+	sent = []
+
+	def capture(request, **kwargs):
+		sent.append(request)
+		raise RequestCaptured
+
+	client.meta.events.register("before-send.s3.UploadPart", capture)
+	body = bytearray(b"part body")
+	with pytest.raises(RequestCaptured):
+		client.upload_part(Bucket="backups", Key="k", UploadId="u", PartNumber=1, Body=body)
+	(request,) = sent
+	assert "Content-MD5" not in request.headers
+	assert request.headers["X-Amz-Content-SHA256"] == hashlib.sha256(body).hexdigest().encode()

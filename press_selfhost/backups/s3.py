@@ -19,6 +19,7 @@ from typing import BinaryIO
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.utils import conditionally_calculate_md5
 
 from press_selfhost.backups.encryption import (
 	TAG_SIZE,
@@ -113,7 +114,7 @@ def storage_client(settings: StorageSettings):
 		raise ConfigurationError(
 			"MinIO: set the endpoint URL, access key and secret key in Selfhost Settings."
 		)
-	return boto3.client(
+	client = boto3.client(
 		"s3",
 		endpoint_url=settings.endpoint_url,
 		aws_access_key_id=settings.access_key,
@@ -128,6 +129,10 @@ def storage_client(settings: StorageSettings):
 			max_pool_connections=PARTS_IN_FLIGHT + 2,
 		),
 	)
+	# Without a Content-MD5, SigV4 signs every part's SHA-256 (x-amz-content-sha256), over HTTPS too,
+	# and MinIO refuses a part that does not match it: the MD5 would be a second hash pass for nothing.
+	client.meta.events.unregister("before-call.s3.UploadPart", conditionally_calculate_md5)
+	return client
 
 
 def service_error(error: Exception, doing: str) -> Exception:
