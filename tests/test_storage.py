@@ -364,9 +364,10 @@ def test_parts_hold_the_header_then_one_encrypted_chunk_each_in_recycled_buffers
 
 def test_parts_in_flight_shrink_as_parts_grow_so_memory_stays_bounded():
 	assert s3.parts_in_flight(s3.PART_SIZE) == s3.PARTS_IN_FLIGHT >= 2
-	# Parts stay at PART_SIZE up to files of 70 GiB and double up to 140 GiB: the budget holds.
-	for part_size in (s3.PART_SIZE, s3.part_size_for(140 * 1024**3)):
-		assert (s3.parts_in_flight(part_size) + 2) * part_size <= s3.UPLOAD_BUFFER_MEMORY
+	# Parts stay at PART_SIZE up to files of 70 GiB and reach 24 MiB at 210 GiB: the budget holds.
+	for size in (1, 70 * 1024**3, 140 * 1024**3, 210 * 1024**3):
+		part_size = s3.part_size_for(size)
+		assert (s3.parts_in_flight(part_size) + 1) * part_size <= s3.UPLOAD_BUFFER_MEMORY
 	assert s3.parts_in_flight(100 * s3.PART_SIZE) == 1
 
 

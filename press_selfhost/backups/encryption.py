@@ -37,6 +37,7 @@ VERSION = 1
 HEADER = struct.Struct(">4sB8s16sIQ32s")
 TAG_SIZE = 16
 DEFAULT_CHUNK_SIZE = 1024 * 1024
+READ_SIZE = 1024 * 1024
 MINIMUM_SECRET_LENGTH = 32
 
 
@@ -134,9 +135,9 @@ def plaintext_digest(source: BinaryIO, buffer: bytearray) -> tuple[int, bytes]:
 	size = 0
 	source.seek(0)
 	with memoryview(buffer) as view:
-		while length := _readinto_exactly(source, view):
-			digest.update(view[:length])
-			size += length
+		while count := source.readinto(view):
+			digest.update(view[:count])
+			size += count
 	source.seek(0)
 	return size, digest.digest()
 
@@ -144,18 +145,18 @@ def plaintext_digest(source: BinaryIO, buffer: bytearray) -> tuple[int, bytes]:
 class StreamEncryptor:
 	"""Encrypts a seekable source chunk by chunk straight into buffers the caller owns.
 
-	No chunk is allocated or copied on the way, so an uploader can cycle a few part-sized buffers
-	for a file of any size. The source is hashed first (its SHA-256 goes into the header); if it
-	changes between that pass and the encryption (its size, or for a file its modification time or
-	inode), the final chunk raises instead of producing a backup that lies. Hashing the ciphertext
-	pass as well would be exact but costs a second full pass of CPU; a changed file would still be
-	refused at restore.
+	Plaintext goes through one small buffer and no chunk is allocated or copied on the way, so an
+	uploader can cycle a few part-sized buffers for a file of any size. The source is hashed first
+	(its SHA-256 goes into the header); if it changes between that pass and the encryption (its
+	size, or for a file its modification time or inode), the final chunk raises instead of producing
+	a backup that lies. Hashing the encryption pass as well would be exact but costs a second full
+	pass of CPU; a changed file would still be refused at restore.
 	"""
 
 	def __init__(self, source: BinaryIO, keyring: BackupKeyring, site: str, chunk_size: int):
 		self._source = source
 		self._before = _file_state(source)
-		self._plaintext = bytearray(chunk_size)
+		self._plaintext = bytearray(READ_SIZE)
 		size, digest = plaintext_digest(source, self._plaintext)
 		self.header = BackupHeader(keyring.current_key_id, os.urandom(16), chunk_size, size, digest)
 		self.encoded_header = self.header.encode()
@@ -167,28 +168,40 @@ class StreamEncryptor:
 	def encrypt_next_into(self, output: memoryview) -> int:
 		"""Encrypt the next chunk into `output` (at least chunk size + TAG_SIZE bytes); how many bytes it took.
 
-		The same bytes as `AESGCM.encrypt` (ciphertext, then tag), written in place.
+		The same bytes as `AESGCM.encrypt` of the whole chunk (ciphertext, then tag), written in place.
 		"""
 		if self.finished:
 			raise ValueError("the final chunk was already encrypted")
+		# The size is known from the hashing pass, so whether this chunk is the final one is too.
+		length = min(self.header.chunk_size, self.header.plaintext_size - self._size)
+		final = length < self.header.chunk_size
+		encryptor = Cipher(algorithms.AES(self._key), modes.GCM(_nonce(self._counter, final))).encryptor()
+		encryptor.authenticate_additional_data(self.encoded_header)
+		written = 0
 		with memoryview(self._plaintext) as plaintext:
-			length = _readinto_exactly(self._source, plaintext)
-			final = length < self.header.chunk_size
-			encryptor = Cipher(algorithms.AES(self._key), modes.GCM(_nonce(self._counter, final))).encryptor()
-			encryptor.authenticate_additional_data(self.encoded_header)
-			# update_into wants 15 bytes of slack past the ciphertext: the tag's place provides it.
-			written = encryptor.update_into(plaintext[:length], output[: length + TAG_SIZE])
+			while written < length:
+				count = self._source.readinto(plaintext[: min(len(plaintext), length - written)])
+				if not count:
+					raise _changed_during_upload()
+				# update_into wants 15 bytes of slack past what it writes: the tag's place provides it.
+				written += encryptor.update_into(
+					plaintext[:count], output[written : written + count + TAG_SIZE]
+				)
 		encryptor.finalize()
 		output[written : written + TAG_SIZE] = encryptor.tag
 		self._counter += 1
 		self._size += length
 		if final:
 			self.finished = True
-			if self._size != self.header.plaintext_size or _file_state(self._source) != self._before:
-				raise BackupIntegrityError(
-					"The backup file changed while it was being uploaded; take the backup again before shipping it."
-				)
+			if self._source.read(1) or _file_state(self._source) != self._before:
+				raise _changed_during_upload()
 		return written + TAG_SIZE
+
+
+def _changed_during_upload() -> BackupIntegrityError:
+	return BackupIntegrityError(
+		"The backup file changed while it was being uploaded; take the backup again before shipping it."
+	)
 
 
 def encrypt_stream(
@@ -275,14 +288,6 @@ def _decrypted_pieces(
 			yield chunk
 			return
 		yield chunk
-
-
-def _readinto_exactly(source: BinaryIO, buffer: memoryview) -> int:
-	"""Fill `buffer`, short only at the end of the stream; how many bytes were read."""
-	filled = 0
-	while filled < len(buffer) and (count := source.readinto(buffer[filled:])):
-		filled += count
-	return filled
 
 
 def _read_exactly(source: BinaryIO, size: int) -> bytes:

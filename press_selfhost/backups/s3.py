@@ -40,9 +40,9 @@ SERVICE = "MinIO"
 SITES_PREFIX = "sites/"
 TIMESTAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 PART_SIZE = 8 * 1024 * 1024
-# Buffers of one encrypted upload: the parts in flight, the one being encrypted, the plaintext.
+# Part buffers of one encrypted upload: the parts in flight and the one being encrypted.
 UPLOAD_BUFFER_MEMORY = 6 * PART_SIZE
-PARTS_IN_FLIGHT = UPLOAD_BUFFER_MEMORY // PART_SIZE - 2
+PARTS_IN_FLIGHT = UPLOAD_BUFFER_MEMORY // PART_SIZE - 1
 MAX_PRESIGNED_EXPIRY = 7 * 24 * 3600
 BACKUP_KINDS = ("database", "public", "private", "site_config")
 # How long a set without its database may wait for the retry of its upload before pruning removes it.
@@ -486,9 +486,9 @@ def part_size_for(size: int) -> int:
 
 
 def parts_in_flight(part_size: int) -> int:
-	"""As many parts uploading at once as UPLOAD_BUFFER_MEMORY holds, next to the part being encrypted
-	and the plaintext buffer (four at PART_SIZE; fewer for the bigger parts of huge files)."""
-	return max(1, UPLOAD_BUFFER_MEMORY // part_size - 2)
+	"""As many parts uploading at once as UPLOAD_BUFFER_MEMORY holds next to the part being encrypted
+	(five at PART_SIZE; fewer for the bigger parts of huge files)."""
+	return max(1, UPLOAD_BUFFER_MEMORY // part_size - 1)
 
 
 def encrypted_parts(encryptor: StreamEncryptor, spare: list[bytearray]) -> Iterator[bytearray]:
