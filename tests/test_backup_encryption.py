@@ -5,6 +5,7 @@ import os
 import struct
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +15,7 @@ from press_selfhost.backups.encryption import (
 	BackupHeader,
 	BackupKeyring,
 	decrypt_stream,
+	derive_object_key,
 	encrypt_stream,
 )
 from press_selfhost.errors import BackupIntegrityError, ConfigurationError
@@ -175,3 +177,33 @@ def test_a_stream_that_grows_during_upload_is_refused():
 
 def test_header_layout_is_stable():
 	assert HEADER.size == struct.calcsize(">4sB8s16sIQ32s") == 73
+
+
+# Written by the encryption code as it was before chunks were encrypted in place (64-byte chunks, key KEY).
+PREVIOUS_RELEASE_BACKUP = bytes.fromhex(
+	"5053424b0117dfd463bca38fb80a1e05f21175add793064c0b90d1652e0000004000000000000000c81901da1c9f699b48f6"
+	"b2636e65cbf73abf99d0441ef67f5c540a42f7051dec6f9f0a5b035c4dca5bcc7992b8659799118874f1387a4aa2a48dc188"
+	"e99f466b3e41818b7afe109649666c6611f7a49d21a96d5ae607873d6e7ecd52ffd736f1c231447e01a83411f8be11ace95a"
+	"52806753d42ea4a067a10083907b69a81e47ff791917fa72884302de365e76e6eddba0cddeae37be08623007ab95290333dd"
+	"61e9e406d7ebcde0a07b279ab59dde317ea54cc3fe847e37225f5dab8df9abd3f55fda23e59b336ca4709429c3cf870a5d14"
+	"1041460b64347dd6aca08b835f4a1d011105e449617f13f29444495c1cf81092a350b618471c8dbc01ef64f8a7130f41e094"
+	"a846e2905d850c9789561517292015cb524fd39a758c891da1876e7b9b7b708cdcb1291e8a"
+)
+
+
+def test_backups_written_by_the_previous_release_still_restore():
+	assert decrypt(PREVIOUS_RELEASE_BACKUP) == bytes(range(200))
+
+
+def test_in_place_encryption_writes_exactly_what_aesgcm_writes():
+	keyring = BackupKeyring.from_secrets(KEY)
+	plaintext = os.urandom(3 * CHUNK + 7)
+	header, pieces = encrypt_stream(io.BytesIO(plaintext), keyring, "a.example.com", CHUNK)
+	encoded_header = next(pieces)
+	cipher = AESGCM(derive_object_key(keyring.current, "a.example.com", header.salt))
+	chunks = [plaintext[start : start + CHUNK] for start in range(0, len(plaintext), CHUNK)]
+	expected = [
+		cipher.encrypt(struct.pack(">Q3xB", index, index == len(chunks) - 1), chunk, encoded_header)
+		for index, chunk in enumerate(chunks)
+	]
+	assert list(pieces) == expected

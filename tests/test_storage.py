@@ -13,7 +13,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from press_selfhost.backups import s3
-from press_selfhost.backups.encryption import BackupKeyring, decrypt_stream
+from press_selfhost.backups.encryption import (
+	HEADER,
+	TAG_SIZE,
+	BackupKeyring,
+	StreamEncryptor,
+	decrypt_stream,
+	encrypt_stream,
+)
 from press_selfhost.backups.retention import RetentionPolicy, backups_to_keep
 from press_selfhost.errors import BackupIntegrityError, ConfigurationError, ServiceUnavailableError
 from tests.support.tcp_proxy import CuttableTCPProxy
@@ -279,12 +286,12 @@ class FailingSource(io.BytesIO):
 		super().__init__(os.urandom(size))
 		self.budget = size + fail_after
 
-	def read(self, size=-1):
-		data = super().read(size)
-		self.budget -= len(data)
+	def readinto(self, buffer):
+		count = super().readinto(buffer)
+		self.budget -= count
 		if self.budget < 0:
 			raise OSError("disk read error")
-		return data
+		return count
 
 
 def test_a_failure_while_the_server_is_up_aborts_the_upload(client, bucket):
@@ -337,27 +344,41 @@ def test_part_size_grows_only_for_files_that_would_exceed_the_part_limit():
 	assert huge / s3.part_size_for(huge) <= 9000
 
 
-def test_part_bodies_read_back_exactly_what_went_in():
-	pieces = [bytes([index]) * (1000 + index) for index in range(7)]
-	parts = list(s3.split_into_parts(iter(pieces), 2048))
-	assert [len(part) for part in parts[:-1]] == [2048] * (len(parts) - 1)
-	assert b"".join(part.read() for part in parts) == b"".join(pieces)
-	part = parts[1]
-	part.seek(0)
-	first = part.read(10)
-	part.seek(5)
-	assert part.read(5) == first[5:]
-	part.seek(-3, io.SEEK_END)
-	assert len(part.read()) == 3 and part.tell() == 2048
+def test_parts_hold_the_header_then_one_encrypted_chunk_each_in_recycled_buffers():
+	content = os.urandom(3 * 1000 + 5)
+	encryptor = StreamEncryptor(io.BytesIO(content), KEYRING, SITE, chunk_size=1000)
+	recycled = bytearray(1000 + TAG_SIZE)
+	spare: list[bytearray] = []
+	parts = []
+	for body in s3.encrypted_parts(encryptor, spare):
+		parts.append(bytes(body))
+		if len(parts) == 1:
+			spare.append(recycled)
+		elif len(parts) == 2:
+			assert body is recycled
+	assert [len(part) for part in parts] == [HEADER.size + 1016, 1016, 1016, 5 + TAG_SIZE]
+	restored = io.BytesIO()
+	decrypt_stream(io.BytesIO(b"".join(parts)), restored, KEYRING, SITE)
+	assert restored.getvalue() == content
+
+
+def test_parts_in_flight_shrink_as_parts_grow_so_memory_stays_bounded():
+	assert s3.parts_in_flight(s3.PART_SIZE) == s3.PARTS_IN_FLIGHT >= 2
+	# Parts stay at PART_SIZE up to files of 70 GiB and reach 24 MiB at 210 GiB: the budget holds.
+	for size in (1, 70 * 1024**3, 140 * 1024**3, 210 * 1024**3):
+		part_size = s3.part_size_for(size)
+		assert (s3.parts_in_flight(part_size) + 1) * part_size <= s3.UPLOAD_BUFFER_MEMORY
+	assert s3.parts_in_flight(100 * s3.PART_SIZE) == 1
 
 
 def test_a_restore_stream_yields_only_authenticated_plaintext_then_refuses_a_truncated_end(
 	client, bucket, tmp_path
 ):
+	# 1 MiB chunks, as backups uploaded before chunks grew to a part each have them: they still restore.
 	content = os.urandom(3 * 1024 * 1024 + 5)
-	key, _ = upload_small(client, bucket, tmp_path, content)
-	stored = client.get_object(Bucket=bucket, Key=key)
-	client.put_object(Bucket=bucket, Key=key, Body=stored["Body"].read()[:-10], Metadata=stored["Metadata"])
+	_header, pieces = encrypt_stream(io.BytesIO(content), KEYRING, SITE, chunk_size=1024 * 1024)
+	key = "sites/acme.example.com/x/db.enc"
+	client.put_object(Bucket=bucket, Key=key, Body=b"".join(pieces)[:-10])
 
 	header, chunks = s3.open_decrypted(client, bucket, key, KEYRING, SITE)
 	assert header.plaintext_size == len(content)
@@ -467,3 +488,25 @@ def test_bucket_drift_reads_what_ensure_buckets_would_change_and_changes_nothing
 	]
 	assert s3.bucket_drift(client, settings) == drift  # reading changed nothing
 	assert s3.bucket_policy(client, settings.public_bucket) is None
+
+
+class RequestCaptured(Exception):
+	pass
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_parts_are_sent_with_a_signed_sha256_instead_of_an_md5(scheme):
+	client = s3.storage_client(s3.StorageSettings(f"{scheme}://127.0.0.1:9", "access-key", "secret-key"))
+	sent = []
+
+	def capture(request, **kwargs):
+		sent.append(request)
+		raise RequestCaptured
+
+	client.meta.events.register("before-send.s3.UploadPart", capture)
+	body = bytearray(b"part body")
+	with pytest.raises(RequestCaptured):
+		client.upload_part(Bucket="backups", Key="k", UploadId="u", PartNumber=1, Body=body)
+	(request,) = sent
+	assert "Content-MD5" not in request.headers
+	assert request.headers["X-Amz-Content-SHA256"] == hashlib.sha256(body).hexdigest().encode()

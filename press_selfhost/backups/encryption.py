@@ -26,6 +26,7 @@ from typing import BinaryIO
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -36,6 +37,7 @@ VERSION = 1
 HEADER = struct.Struct(">4sB8s16sIQ32s")
 TAG_SIZE = 16
 DEFAULT_CHUNK_SIZE = 1024 * 1024
+READ_SIZE = 1024 * 1024
 MINIMUM_SECRET_LENGTH = 32
 
 
@@ -127,16 +129,79 @@ def _nonce(counter: int, final: bool) -> bytes:
 	return struct.pack(">Q3xB", counter, 1 if final else 0)
 
 
-def plaintext_digest(source: BinaryIO, chunk_size: int = DEFAULT_CHUNK_SIZE) -> tuple[int, bytes]:
-	"""(size, SHA-256) of a seekable source, read in chunks; leaves it at the start."""
+def plaintext_digest(source: BinaryIO, buffer: bytearray) -> tuple[int, bytes]:
+	"""(size, SHA-256) of a seekable source, read through `buffer`; leaves it at the start."""
 	digest = hashlib.sha256()
 	size = 0
 	source.seek(0)
-	while chunk := source.read(chunk_size):
-		digest.update(chunk)
-		size += len(chunk)
+	with memoryview(buffer) as view:
+		while count := source.readinto(view):
+			digest.update(view[:count])
+			size += count
 	source.seek(0)
 	return size, digest.digest()
+
+
+class StreamEncryptor:
+	"""Encrypts a seekable source chunk by chunk straight into buffers the caller owns.
+
+	Plaintext goes through one small buffer and no chunk is allocated or copied on the way, so an
+	uploader can cycle a few part-sized buffers for a file of any size. The source is hashed first
+	(its SHA-256 goes into the header); if it changes between that pass and the encryption (its
+	size, or for a file its modification time or inode), the final chunk raises instead of producing
+	a backup that lies. Hashing the encryption pass as well would be exact but costs a second full
+	pass of CPU; a changed file would still be refused at restore.
+	"""
+
+	def __init__(self, source: BinaryIO, keyring: BackupKeyring, site: str, chunk_size: int):
+		self._source = source
+		self._before = _file_state(source)
+		self._plaintext = bytearray(READ_SIZE)
+		size, digest = plaintext_digest(source, self._plaintext)
+		self.header = BackupHeader(keyring.current_key_id, os.urandom(16), chunk_size, size, digest)
+		self.encoded_header = self.header.encode()
+		self._key = derive_object_key(keyring.current, site, self.header.salt)
+		self._counter = 0
+		self._size = 0
+		self.finished = False
+
+	def encrypt_next_into(self, output: memoryview) -> int:
+		"""Encrypt the next chunk into `output` (at least chunk size + TAG_SIZE bytes); how many bytes it took.
+
+		The same bytes as `AESGCM.encrypt` of the whole chunk (ciphertext, then tag), written in place.
+		"""
+		if self.finished:
+			raise ValueError("the final chunk was already encrypted")
+		# The size is known from the hashing pass, so whether this chunk is the final one is too.
+		length = min(self.header.chunk_size, self.header.plaintext_size - self._size)
+		final = length < self.header.chunk_size
+		encryptor = Cipher(algorithms.AES(self._key), modes.GCM(_nonce(self._counter, final))).encryptor()
+		encryptor.authenticate_additional_data(self.encoded_header)
+		written = 0
+		with memoryview(self._plaintext) as plaintext:
+			while written < length:
+				count = self._source.readinto(plaintext[: min(len(plaintext), length - written)])
+				if not count:
+					raise _changed_during_upload()
+				# update_into wants 15 bytes of slack past what it writes: the tag's place provides it.
+				written += encryptor.update_into(
+					plaintext[:count], output[written : written + count + TAG_SIZE]
+				)
+		encryptor.finalize()
+		output[written : written + TAG_SIZE] = encryptor.tag
+		self._counter += 1
+		self._size += length
+		if final:
+			self.finished = True
+			if self._source.read(1) or _file_state(self._source) != self._before:
+				raise _changed_during_upload()
+		return written + TAG_SIZE
+
+
+def _changed_during_upload() -> BackupIntegrityError:
+	return BackupIntegrityError(
+		"The backup file changed while it was being uploaded; take the backup again before shipping it."
+	)
 
 
 def encrypt_stream(
@@ -144,15 +209,10 @@ def encrypt_stream(
 ) -> tuple[BackupHeader, Iterator[bytes]]:
 	"""The header and an iterator of encrypted pieces (header first), reading `source` one chunk at a time.
 
-	The source must be seekable: its SHA-256 goes into the header, so it is read once before. If it
-	changes between the two reads (its size, or for a file its modification time or inode), the
-	iterator raises instead of producing a backup that lies. Hashing it twice would be exact but
-	costs a second full pass of CPU; a changed file would still be refused at restore.
+	The source must be seekable and is hashed now (see `StreamEncryptor`).
 	"""
-	before = _file_state(source)
-	size, digest = plaintext_digest(source, chunk_size)
-	header = BackupHeader(keyring.current_key_id, os.urandom(16), chunk_size, size, digest)
-	return header, _encrypted_pieces(source, keyring.current, site, header, before)
+	encryptor = StreamEncryptor(source, keyring, site, chunk_size)
+	return encryptor.header, _encrypted_pieces(encryptor)
 
 
 def _file_state(source: BinaryIO) -> tuple[int, int, int] | None:
@@ -163,26 +223,14 @@ def _file_state(source: BinaryIO) -> tuple[int, int, int] | None:
 	return (status.st_size, status.st_mtime_ns, status.st_ino)
 
 
-def _encrypted_pieces(
-	source: BinaryIO, secret: bytes, site: str, header: BackupHeader, before: tuple[int, int, int] | None
-) -> Iterator[bytes]:
-	encoded_header = header.encode()
-	cipher = AESGCM(derive_object_key(secret, site, header.salt))
-	yield encoded_header
-	size = 0
-	counter = 0
-	while True:
-		chunk = _read_exactly(source, header.chunk_size)
-		size += len(chunk)
-		final = len(chunk) < header.chunk_size
-		yield cipher.encrypt(_nonce(counter, final), chunk, encoded_header)
-		counter += 1
-		if final:
-			break
-	if size != header.plaintext_size or _file_state(source) != before:
-		raise BackupIntegrityError(
-			"The backup file changed while it was being uploaded; take the backup again before shipping it."
-		)
+def _encrypted_pieces(encryptor: StreamEncryptor) -> Iterator[bytes]:
+	yield encryptor.encoded_header
+	while not encryptor.finished:
+		piece = bytearray(encryptor.header.chunk_size + TAG_SIZE)
+		with memoryview(piece) as view:
+			length = encryptor.encrypt_next_into(view)
+		del piece[length:]
+		yield bytes(piece)
 
 
 def decrypt_stream(

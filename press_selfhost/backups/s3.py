@@ -6,12 +6,9 @@ Backup objects live at `sites/<site>/<UTC timestamp>/<kind>-<file name>.enc` in 
 encrypted client-side (see `press_selfhost.backups.encryption`), one "set" per timestamp.
 """
 
-import bisect
 import contextlib
 import io
-import itertools
 import json
-import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -22,12 +19,14 @@ from typing import BinaryIO
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.utils import conditionally_calculate_md5
 
 from press_selfhost.backups.encryption import (
+	TAG_SIZE,
 	BackupHeader,
 	BackupKeyring,
+	StreamEncryptor,
 	decrypted_chunks,
-	encrypt_stream,
 )
 from press_selfhost.backups.retention import RetentionPolicy, backups_to_delete
 from press_selfhost.errors import (
@@ -41,7 +40,9 @@ SERVICE = "MinIO"
 SITES_PREFIX = "sites/"
 TIMESTAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 PART_SIZE = 8 * 1024 * 1024
-PARTS_IN_FLIGHT = 3
+# Part buffers of one encrypted upload: the parts in flight and the one being encrypted.
+UPLOAD_BUFFER_MEMORY = 6 * PART_SIZE
+PARTS_IN_FLIGHT = UPLOAD_BUFFER_MEMORY // PART_SIZE - 1
 MAX_PRESIGNED_EXPIRY = 7 * 24 * 3600
 BACKUP_KINDS = ("database", "public", "private", "site_config")
 # How long a set without its database may wait for the retry of its upload before pruning removes it.
@@ -113,7 +114,7 @@ def storage_client(settings: StorageSettings):
 		raise ConfigurationError(
 			"MinIO: set the endpoint URL, access key and secret key in Selfhost Settings."
 		)
-	return boto3.client(
+	client = boto3.client(
 		"s3",
 		endpoint_url=settings.endpoint_url,
 		aws_access_key_id=settings.access_key,
@@ -128,6 +129,10 @@ def storage_client(settings: StorageSettings):
 			max_pool_connections=PARTS_IN_FLIGHT + 2,
 		),
 	)
+	# Without a Content-MD5, SigV4 signs every part's SHA-256 (x-amz-content-sha256), over HTTPS too,
+	# and MinIO refuses a part that does not match it: the MD5 would be a second hash pass for nothing.
+	client.meta.events.unregister("before-call.s3.UploadPart", conditionally_calculate_md5)
+	return client
 
 
 def service_error(error: Exception, doing: str) -> Exception:
@@ -440,12 +445,15 @@ def upload_encrypted(
 ) -> BackupHeader:
 	"""Encrypt a seekable source into one multipart object; memory stays at a few parts whatever its size.
 
+	Each part is one encrypted chunk, encrypted into a reused buffer while earlier parts upload.
 	On any failure the multipart upload is aborted, so no partial object is ever visible; if the abort
 	itself cannot reach MinIO, the next attempt for the same key (or `abort_stale_uploads`, or the
 	lifecycle rule) removes it.
 	"""
 	abort_stale_uploads(client, bucket, prefix=key, older_than=timedelta(0), only_key=key)
-	header, pieces = encrypt_stream(source, keyring, site)
+	source_size = source.seek(0, io.SEEK_END)
+	encryptor = StreamEncryptor(source, keyring, site, chunk_size=part_size_for(source_size) - TAG_SIZE)
+	header = encryptor.header
 	metadata = {
 		"plaintext-sha256": header.plaintext_sha256.hex(),
 		"plaintext-size": str(header.plaintext_size),
@@ -457,9 +465,7 @@ def upload_encrypted(
 	except (ClientError, BotoCoreError) as error:
 		raise service_error(error, f"Starting the upload of {key}") from error
 	try:
-		parts = _upload_parts(
-			client, bucket, key, upload_id, split_into_parts(pieces, part_size_for(header.encrypted_size))
-		)
+		parts = _upload_parts(client, bucket, key, upload_id, encryptor)
 		client.complete_multipart_upload(
 			Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
 		)
@@ -473,93 +479,64 @@ def upload_encrypted(
 	return header
 
 
-def part_size_for(encrypted_size: int) -> int:
+def part_size_for(size: int) -> int:
 	"""PART_SIZE, or more for huge files: S3 allows at most 10,000 parts (we stay under 9,000)."""
 	mib = 1024 * 1024
-	return max(PART_SIZE, -(-encrypted_size // 9000 // mib) * mib)
+	return max(PART_SIZE, -(-size // 9000 // mib) * mib)
 
 
-class PartBody(io.RawIOBase):
-	"""One part as a seekable file over the encrypted pieces it is made of, so no part is ever copied
-	into one big buffer: botocore hashes and sends it in small reads, and can rewind it to retry."""
-
-	def __init__(self, pieces: list[memoryview]):
-		self._pieces = pieces
-		self._starts = list(itertools.accumulate((len(piece) for piece in pieces), initial=0))
-		self._position = 0
-
-	def __len__(self) -> int:
-		return self._starts[-1]
-
-	def readable(self) -> bool:
-		return True
-
-	def seekable(self) -> bool:
-		return True
-
-	def tell(self) -> int:
-		return self._position
-
-	def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-		base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: len(self)}[whence]
-		self._position = max(0, base + offset)
-		return self._position
-
-	def readinto(self, buffer) -> int:
-		target = memoryview(buffer).cast("B")
-		written = 0
-		while written < len(target) and self._position < len(self):
-			index = bisect.bisect_right(self._starts, self._position) - 1
-			piece = self._pieces[index]
-			offset = self._position - self._starts[index]
-			count = min(len(piece) - offset, len(target) - written)
-			target[written : written + count] = piece[offset : offset + count]
-			written += count
-			self._position += count
-		return written
+def parts_in_flight(part_size: int) -> int:
+	"""As many parts uploading at once as UPLOAD_BUFFER_MEMORY holds next to the part being encrypted
+	(five at PART_SIZE; fewer for the bigger parts of huge files)."""
+	return max(1, UPLOAD_BUFFER_MEMORY // part_size - 1)
 
 
-def split_into_parts(pieces: Iterator[bytes], part_size: int) -> Iterator[PartBody]:
-	"""Regroup encrypted pieces into parts of exactly `part_size` bytes (but the last), without copying."""
-	current: list[memoryview] = []
-	filled = 0
-	for piece in pieces:
-		view = memoryview(piece)
-		while view:
-			taken = view[: part_size - filled]
-			current.append(taken)
-			filled += len(taken)
-			view = view[len(taken) :]
-			if filled == part_size:
-				yield PartBody(current)
-				current, filled = [], 0
-	if current:
-		yield PartBody(current)
+def encrypted_parts(encryptor: StreamEncryptor, spare: list[bytearray]) -> Iterator[bytearray]:
+	"""The object's parts: the header and the first encrypted chunk, then one chunk per part, the last shorter.
+
+	A part is encrypted into a buffer taken from `spare` when there is one, so the uploader recycles
+	the buffers of the parts it has sent. Bodies are bytearrays: botocore hashes and sends those in
+	single calls that release the GIL, where a file-like body costs a Python call per small read.
+	"""
+	part_size = encryptor.header.chunk_size + TAG_SIZE
+	prefix = encryptor.encoded_header
+	while not encryptor.finished:
+		body = spare.pop() if spare and not prefix else bytearray(len(prefix) + part_size)
+		with memoryview(body) as view:
+			view[: len(prefix)] = prefix
+			length = len(prefix) + encryptor.encrypt_next_into(view[len(prefix) :])
+		del body[length:]
+		prefix = b""
+		yield body
 
 
-def _upload_parts(client, bucket: str, key: str, upload_id: str, parts: Iterator[PartBody]) -> list[dict]:
-	"""Upload parts with a few in flight: enough to keep the link busy, few enough to keep memory flat."""
+def _upload_parts(client, bucket: str, key: str, upload_id: str, encryptor: StreamEncryptor) -> list[dict]:
+	"""Upload parts with a few in flight while the next one is encrypted; a finished part's buffer is reused."""
+	part_size = encryptor.header.chunk_size + TAG_SIZE
+	limit = parts_in_flight(part_size)
+	spare: list[bytearray] = []
 	done: list[dict] = []
-	lock = threading.Lock()
 
-	def send(number: int, body: PartBody) -> None:
-		etag = client.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body)[
-			"ETag"
-		]
-		with lock:
-			done.append({"PartNumber": number, "ETag": etag})
+	def send(number: int, body: bytearray) -> dict:
+		response = client.upload_part(
+			Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body
+		)
+		return {"PartNumber": number, "ETag": response["ETag"]}
 
-	in_flight: set[Future] = set()
-	with ThreadPoolExecutor(max_workers=PARTS_IN_FLIGHT) as pool:
+	in_flight: dict[Future, bytearray] = {}
+	with ThreadPoolExecutor(max_workers=limit) as pool:
 		try:
-			for number, body in enumerate(parts, start=1):
-				if len(in_flight) >= PARTS_IN_FLIGHT:
-					finished, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+			for number, body in enumerate(encrypted_parts(encryptor, spare), start=1):
+				in_flight[pool.submit(send, number, body)] = body
+				if len(in_flight) >= limit:
+					finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
 					for future in finished:
-						future.result()
-				in_flight.add(pool.submit(send, number, body))
+						done.append(future.result())
+						sent = in_flight.pop(future)
+						if len(sent) == part_size:
+							spare.append(sent)
 			for future in in_flight:
-				future.result()
+				done.append(future.result())
 		except BaseException:
 			for future in in_flight:
 				future.cancel()
