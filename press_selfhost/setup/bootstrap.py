@@ -6,6 +6,8 @@ normal inserts so Press's own hooks fill in what they generate, `db_insert` wher
 certbot. Nothing here runs Ansible or SSH: a server is written Active once its agent answers.
 """
 
+from collections.abc import Mapping
+
 import frappe
 from frappe.model import child_table_fields
 from frappe.utils.password import (
@@ -133,16 +135,21 @@ def read_snapshot(settings: BootstrapSettings, capabilities: PressCapabilities) 
 	return snapshot
 
 
-def plan(settings: BootstrapSettings | None = None) -> list[Action]:
+def plan(
+	settings: BootstrapSettings | None = None, unreached_now: Mapping[str, str] | None = None
+) -> list[Action]:
 	"""The plan for `settings` (by default Selfhost Settings) against this site's records.
 
 	Servers whose agents do not answer where Press calls them are planned Pending, and the Bench
-	waits for its server and its image (see reachability.py).
+	waits for its server and its image: `unreached_now` says which (by default, checked now; see
+	reachability.py).
 	"""
 	settings = settings or read_settings()
 	capabilities = read_capabilities()
 	snapshot = read_snapshot(settings, capabilities)
-	return plan_bootstrap(settings, snapshot, capabilities, unreached=unreached(settings))
+	if unreached_now is None:
+		unreached_now = unreached(settings)
+	return plan_bootstrap(settings, snapshot, capabilities, unreached=unreached_now)
 
 
 def apply(actions: list[Action]) -> dict[str, str]:

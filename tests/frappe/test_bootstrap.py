@@ -27,7 +27,7 @@ def _settings() -> BootstrapSettings:
 		admin_email=f"platform-{run}@example.com",
 		app_server_private_ip="10.0.0.11",
 		proxy_server_private_ip="10.0.0.12",
-		database_server_private_ip="10.0.0.13",
+		database_server_private_ip="127.0.0.1",  # reachability is checked: loopback only
 		app_agent_password=secrets.token_hex(16),
 		proxy_agent_password=secrets.token_hex(16),
 		mariadb_root_password=secrets.token_hex(16),
@@ -45,6 +45,11 @@ def _settings() -> BootstrapSettings:
 		docker_registry_password=secrets.token_hex(8),
 	)
 
+
+# The tests of the records bootstrap writes plan as if every agent, MariaDB and the registry answered;
+# test_servers_it_cannot_reach_are_pending_and_the_bench_waits checks them for real (nothing here
+# answers), and test_sites_through_agents reaches real agents through Traefik.
+ALL_REACHED: dict[str, str] = {}
 
 REGISTRY_FIELDS = ("docker_registry_url", "docker_registry_username", "docker_registry_password")
 
@@ -70,8 +75,8 @@ class TestBootstrap(IntegrationTestCase):
 			frappe.db.delete("__Auth", {"doctype": doctype, "name": name})
 		frappe.db.commit()
 
-	def _apply(self):
-		actions = plan(self.settings)
+	def _apply(self, unreached_now=ALL_REACHED):
+		actions = plan(self.settings, unreached_now)
 		names = apply(actions)
 		self.created += [(a.doctype, names[a.key]) for a in actions if a.operation is Operation.CREATE]
 		return actions, names
@@ -80,7 +85,7 @@ class TestBootstrap(IntegrationTestCase):
 		first, names = self._apply()
 		self.assertIn(Operation.CREATE, {a.operation for a in first})
 
-		second = plan(self.settings)
+		second = plan(self.settings, ALL_REACHED)
 		changed = [(a.key, sorted(a.fields)) for a in second if a.operation is not Operation.UNCHANGED]
 		self.assertEqual(changed, [], "a second bootstrap must change nothing")
 
@@ -155,19 +160,23 @@ class TestBootstrap(IntegrationTestCase):
 			)
 		)
 		self.assertFalse(frappe.db.exists("Backup Bucket", {"cluster": self.settings.cluster}))
-		self.assertEqual([a.key for a in plan(self.settings) if a.operation is not Operation.UNCHANGED], [])
+		self.assertEqual(
+			[a.key for a in plan(self.settings, ALL_REACHED) if a.operation is not Operation.UNCHANGED], []
+		)
 
 	def test_a_changed_registry_password_updates_only_that_field_and_is_never_printed(self):
 		self._apply()
 		rotated = secrets.token_hex(8)
 		self.settings = BootstrapSettings(**{**self.settings.__dict__, "docker_registry_password": rotated})
-		actions = plan(self.settings)
+		actions = plan(self.settings, ALL_REACHED)
 		changed = [(a.key, sorted(a.fields)) for a in actions if a.operation is not Operation.UNCHANGED]
 		self.assertEqual(changed, [("Press Settings", ["docker_registry_password"])])
 		self.assertNotIn(rotated, summary_table(actions))
 		apply(actions)
 		self.assertEqual(frappe.db.get_single_value("Press Settings", "docker_registry_password"), rotated)
-		self.assertEqual([a.key for a in plan(self.settings) if a.operation is not Operation.UNCHANGED], [])
+		self.assertEqual(
+			[a.key for a in plan(self.settings, ALL_REACHED) if a.operation is not Operation.UNCHANGED], []
+		)
 
 	def test_a_changed_image_updates_only_the_candidate_and_the_bench(self):
 		self._apply()
@@ -181,6 +190,33 @@ class TestBootstrap(IntegrationTestCase):
 		self.assertEqual(
 			frappe.db.get_value("Bench", names["Bench"], "docker_image"), "registry.local/bench-next:v2"
 		)
+
+	def test_servers_it_cannot_reach_are_pending_and_the_bench_waits(self):
+		"""Nothing answers here: the agents' names do not resolve, MariaDB on 127.0.0.1 refuses the
+		test's root password, the registry's name does not resolve."""
+		first, names = self._apply(unreached_now=None)
+		domain = self.settings.domain
+		for doctype, hostname in (("Server", "f1"), ("Proxy Server", "n1"), ("Database Server", "m1")):
+			self.assertEqual(frappe.db.get_value(doctype, f"{hostname}.{domain}", "status"), "Pending")
+		(bench,) = [a for a in first if a.key == "Bench"]
+		self.assertIs(bench.operation, Operation.WAIT)
+		self.assertIn("https://f1.", bench.reason)
+		self.assertIn("registry", bench.reason)
+		self.assertIn("wait", summary_table(first))
+		self.assertNotIn("Bench", names)
+		self.assertFalse(frappe.db.exists("Bench", {"group": names["Release Group"]}))
+		# still unreached: nothing changes, an Active server would not be demoted either
+		again = plan(self.settings)
+		self.assertEqual(
+			[a.key for a in again if a.operation not in (Operation.UNCHANGED, Operation.WAIT)], []
+		)
+		# once they answer, the servers are promoted and the Bench is created
+		reached = {a.key: a for a in plan(self.settings, ALL_REACHED)}
+		for key in ("Server", "Proxy Server", "Database Server"):
+			self.assertEqual(
+				(reached[key].operation, reached[key].fields), (Operation.UPDATE, {"status": "Active"})
+			)
+		self.assertIs(reached["Bench"].operation, Operation.CREATE)
 
 	def test_a_dry_run_writes_nothing(self):
 		actions = bootstrap(dry_run=True, settings=self.settings)

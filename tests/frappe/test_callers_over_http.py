@@ -70,7 +70,7 @@ class TestCallersOverHTTP(IntegrationTestCase):
 				"lago_hmac_key": HMAC_KEY,
 				"lago_api_url": cls.lago.url,
 				"lago_api_key": LAGO_API_KEY,
-				"postal_webhook_public_key": POSTAL.public_key_pem(),
+				"postal_webhook_public_key": POSTAL.public_key_pem,
 				"traefik_config_token": TRAEFIK_TOKEN,
 			}
 		)
@@ -78,6 +78,8 @@ class TestCallersOverHTTP(IntegrationTestCase):
 		cls.customers = {}
 		for label in ("ours", "theirs"):
 			user = ensure_user(f"over-http-{label}@callers.test")
+			# kept from an earlier run, whose Team deletion disabled it (Press disables a deleted team's users)
+			frappe.db.set_value("User", user, "enabled", 1)
 			update_password(user, PASSWORD)
 			team = frappe.get_doc(
 				{

@@ -284,6 +284,8 @@ class TestSiteSSOStatusOverHTTP(IntegrationTestCase):
 				).insert(ignore_permissions=True)
 			finally:
 				frappe.flags.in_import = False
+		# kept from an earlier run, whose Team deletion disabled it (Press disables a deleted team's users)
+		frappe.db.set_value("User", cls.CUSTOMER, "enabled", 1)
 		update_password(cls.CUSTOMER, cls.PASSWORD)
 		# Bare rows: the endpoint reads a Site's team and plan, and Press the customer's Team.
 		frappe.get_doc(

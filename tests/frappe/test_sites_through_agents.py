@@ -193,7 +193,7 @@ class ThroughAgentsTestCase(IntegrationTestCase):
 			admin_email=f"platform-{run}@example.com",
 			app_server_private_ip=APP_SERVER_IP,
 			proxy_server_private_ip="10.0.0.12",
-			database_server_private_ip="10.0.0.13",
+			database_server_private_ip="127.0.0.1",  # reachability is checked: loopback only
 			app_agent_password=self.app_password,
 			proxy_agent_password=self.proxy_password,
 			mariadb_root_password=secrets.token_hex(16),
