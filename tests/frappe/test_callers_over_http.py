@@ -90,7 +90,7 @@ class TestCallersOverHTTP(IntegrationTestCase):
 					"team_members": [{"user": user}],
 				}
 			).insert(ignore_permissions=True)
-			cls.lago.customers[team.name] = {"lago_id": str(uuid.uuid4()), "external_id": team.name}
+			cls.lago.add_customer(team.name)
 			cls.customers[label] = (user, team.name, cls.lago.add_invoice(team.name))
 		frappe.db.commit()
 		cls.workdir = Path(tempfile.mkdtemp(prefix="over-http-"))

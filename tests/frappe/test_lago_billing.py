@@ -2,8 +2,6 @@
 a user sees their own team's checkout URL, invoices and PDFs, never another team's; a System Manager
 sees any team's; Lago's failures reach the user as a clear message without secrets."""
 
-import uuid
-
 import frappe
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
@@ -63,7 +61,7 @@ class TestLagoBilling(IntegrationTestCase):
 		self.team = make_team(self.owner, members=(self.member,))
 		self.other_team = make_team(self.stranger)
 		for team in (self.team, self.other_team):
-			self.lago.customers[team] = {"lago_id": str(uuid.uuid4()), "external_id": team}
+			self.lago.add_customer(team)
 		self.invoice = self.lago.add_invoice(self.team, file_url="https://lago.example.com/ours.pdf")
 		self.other_invoice = self.lago.add_invoice(self.other_team, file_url="https://lago.example.com/x.pdf")
 		as_dashboard_request()

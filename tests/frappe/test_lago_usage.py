@@ -75,7 +75,7 @@ class TestSitesPerTeam(IntegrationTestCase):
 		make_tenant(quiet, "Active")
 		# every team this site bills through Lago is a Lago customer (the stand-in starts empty)
 		for team in frappe.get_all("Lago Subscription", pluck="team", distinct=True):
-			self.lago.customers[team] = {"lago_id": str(uuid.uuid4()), "external_id": team}
+			self.lago.add_customer(team)
 
 		self.lago.lose_next_batch_answers(1)  # the teams' batch is stored, its answer lost
 		with self.assertRaises(ServiceUnavailableError):

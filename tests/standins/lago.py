@@ -233,6 +233,12 @@ class LagoStandIn(HTTPStandIn):
 		self.webhook_endpoints.append(endpoint)
 		return endpoint
 
+	def add_customer(self, external_id: str) -> dict:
+		"""A customer as Lago stores it, for tests that start with one."""
+		customer = _customer_record(external_id, len(self.customers) + 1)
+		self.customers[external_id] = customer
+		return customer
+
 	def add_invoice(self, external_customer_id: str, *, file_url: str | None = None, **fields) -> dict:
 		invoice = {
 			"lago_id": str(uuid.uuid4()),
