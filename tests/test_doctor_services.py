@@ -10,6 +10,7 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 
+from press_selfhost.backups import buckets as bucket_config
 from press_selfhost.backups import s3
 from press_selfhost.backups.checks import minio_buckets_check
 from press_selfhost.billing.checks import (
@@ -152,7 +153,7 @@ def test_proxy_service_with_a_wrong_password_or_down(proxy_agent):
 
 
 def test_minio_buckets_as_ensure_buckets_left_them_pass(buckets):
-	s3.ensure_buckets(s3.storage_client(buckets), buckets)
+	bucket_config.ensure_buckets(s3.storage_client(buckets), buckets)
 	result = only(minio_buckets_check(buckets), [buckets.secret_key])
 	assert result.ok, result
 	assert "match their configuration" in result.detail
@@ -160,13 +161,13 @@ def test_minio_buckets_as_ensure_buckets_left_them_pass(buckets):
 
 def test_minio_drift_is_reported_and_left_alone(buckets):
 	client = s3.storage_client(buckets)
-	s3.ensure_buckets(client, buckets)
+	bucket_config.ensure_buckets(client, buckets)
 	client.delete_bucket_policy(Bucket=buckets.public_bucket)
 	result = only(minio_buckets_check(buckets), [buckets.secret_key])
 	assert not result.ok
 	assert result.detail == f"{buckets.public_bucket} is not anonymously readable (and only readable)"
 	assert "press-selfhost bootstrap" in result.fix
-	assert s3.bucket_policy(client, buckets.public_bucket) is None  # the doctor changed nothing
+	assert bucket_config.bucket_policy(client, buckets.public_bucket) is None  # the doctor changed nothing
 
 
 def test_minio_missing_buckets_and_down(buckets):
@@ -267,7 +268,7 @@ def test_postal_wrong_key_and_down(postal):
 def test_every_check_follows_the_settings_and_scrubs_every_secret(
 	agent, proxy_agent, press, lago, postal, buckets
 ):
-	s3.ensure_buckets(s3.storage_client(buckets), buckets)
+	bucket_config.ensure_buckets(s3.storage_client(buckets), buckets)
 	lago.add_webhook_endpoint(lago_webhook_url(DOMAIN))
 	values = {
 		"domain": DOMAIN,

@@ -16,7 +16,7 @@ from press_selfhost.patches.move_to_feature_packages import MOVED_MODULES, moved
 APP = Path(__file__).resolve().parent.parent / "press_selfhost"
 
 FRAMEWORK_FREE = {
-	"backups": ["s3", "encryption", "schedule", "retention", "restore_links", "checks"],
+	"backups": ["s3", "buckets", "encryption", "schedule", "retention", "restore_links", "checks"],
 	"billing": ["lago", "lifecycle", "invoices", "format", "checks"],
 	"identity": ["keycloak", "keycloak_admin", "rules", "tenant_login", "checks"],
 	"mail": ["postal", "templates", "context", "status", "checks"],

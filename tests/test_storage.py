@@ -12,7 +12,7 @@ import requests
 from hypothesis import given
 from hypothesis import strategies as st
 
-from press_selfhost.backups import s3
+from press_selfhost.backups import buckets, s3
 from press_selfhost.backups.encryption import (
 	HEADER,
 	TAG_SIZE,
@@ -43,7 +43,7 @@ def client(settings):
 
 @pytest.fixture
 def bucket(client, settings):
-	s3.ensure_buckets(client, settings)
+	buckets.ensure_buckets(client, settings)
 	return settings.backups_bucket
 
 
@@ -68,20 +68,20 @@ def sha256_of(path) -> str:
 
 
 def test_bootstrap_creates_and_configures_then_changes_nothing(client, settings):
-	first = s3.ensure_buckets(client, settings)
+	first = buckets.ensure_buckets(client, settings)
 	assert f"created bucket {settings.backups_bucket}" in first.changes
 	assert f"enabled versioning on {settings.backups_bucket}" in first.changes
 	assert f"set the anonymous read-only policy on {settings.public_bucket}" in first.changes
 	assert len(first.changes) == 3 + 1 + 3 + 2 + 1
 
-	second = s3.ensure_buckets(client, settings)
+	second = buckets.ensure_buckets(client, settings)
 	assert second.changes == []
 	assert str(second) == "All buckets already matched their configuration."
 
 	assert client.get_bucket_versioning(Bucket=settings.backups_bucket)["Status"] == "Enabled"
 	assert client.get_bucket_versioning(Bucket=settings.public_bucket).get("Status") is None
 	backup_rules = client.get_bucket_lifecycle_configuration(Bucket=settings.backups_bucket)["Rules"]
-	assert s3.lifecycle_summary(backup_rules) == sorted(
+	assert buckets.lifecycle_summary(backup_rules) == sorted(
 		[
 			("press-selfhost-abort-incomplete-uploads", "Enabled", "", None, None, 1),
 			("press-selfhost-expire-noncurrent-versions", "Enabled", "", None, 7, None),
@@ -92,34 +92,36 @@ def test_bootstrap_creates_and_configures_then_changes_nothing(client, settings)
 	for bucket in (settings.private_bucket, settings.public_bucket):
 		rules = client.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
 		assert [rule["ID"] for rule in rules] == ["press-selfhost-abort-incomplete-uploads"]
-	assert s3.default_encryption(client, settings.backups_bucket) == "AES256"
-	assert s3.default_encryption(client, settings.private_bucket) == "AES256"
-	assert s3.anonymous_grants(s3.bucket_policy(client, settings.public_bucket)) == {
+	assert buckets.default_encryption(client, settings.backups_bucket) == "AES256"
+	assert buckets.default_encryption(client, settings.private_bucket) == "AES256"
+	assert buckets.anonymous_grants(buckets.bucket_policy(client, settings.public_bucket)) == {
 		("s3:GetObject", f"arn:aws:s3:::{settings.public_bucket}/*")
 	}
-	assert s3.bucket_policy(client, settings.backups_bucket) is None
-	assert s3.bucket_policy(client, settings.private_bucket) is None
+	assert buckets.bucket_policy(client, settings.backups_bucket) is None
+	assert buckets.bucket_policy(client, settings.private_bucket) is None
 
 
 def test_bootstrap_repairs_drift(client, settings):
-	s3.ensure_buckets(client, settings)
+	buckets.ensure_buckets(client, settings)
 	client.put_bucket_versioning(
 		Bucket=settings.backups_bucket, VersioningConfiguration={"Status": "Suspended"}
 	)
 	client.put_bucket_policy(
 		Bucket=settings.private_bucket,
-		Policy=s3.json.dumps(s3.public_read_policy(settings.private_bucket)),
+		Policy=json.dumps(buckets.public_read_policy(settings.private_bucket)),
 	)
 	client.delete_bucket_lifecycle(Bucket=settings.backups_bucket)
 
-	report = s3.ensure_buckets(client, settings, s3.BucketRules(expire_after_days={"sites/": 90}))
+	report = buckets.ensure_buckets(client, settings, buckets.BucketRules(expire_after_days={"sites/": 90}))
 	assert report.changes == [
 		f"enabled versioning on {settings.backups_bucket}",
 		f"set 3 lifecycle rule(s) on {settings.backups_bucket}",
 		f"removed a policy that gave anonymous access to {settings.private_bucket}",
 	]
 	rules = client.get_bucket_lifecycle_configuration(Bucket=settings.backups_bucket)["Rules"]
-	assert ("press-selfhost-expire-sites", "Enabled", "sites/", 90, None, None) in s3.lifecycle_summary(rules)
+	assert ("press-selfhost-expire-sites", "Enabled", "sites/", 90, None, None) in buckets.lifecycle_summary(
+		rules
+	)
 
 
 def test_missing_credentials_are_a_configuration_error():
@@ -134,7 +136,7 @@ def test_unreachable_minio_is_retryable(tmp_path):
 		s3.StorageSettings(f"http://127.0.0.1:{free_port()}", "access", "secret-value")
 	)
 	with pytest.raises(ServiceUnavailableError, match="reachable") as failure:
-		s3.ensure_buckets(client, s3.StorageSettings("http://x", "access", "secret-value"))
+		buckets.ensure_buckets(client, s3.StorageSettings("http://x", "access", "secret-value"))
 	assert "secret-value" not in str(failure.value)
 
 
@@ -414,14 +416,14 @@ def test_anonymous_grants_read_any_spelling_of_a_policy(
 		"Action": ["s3:GetObject"] if action_as_list else "s3:GetObject",
 		"Resource": ["arn:aws:s3:::public/*"] if resource_as_list else "arn:aws:s3:::public/*",
 	}
-	grants = s3.anonymous_grants({"Statement": [statement, *extra_statements]})
+	grants = buckets.anonymous_grants({"Statement": [statement, *extra_statements]})
 	expected_extra = {
 		(extra["Action"], extra["Resource"])
 		for extra in extra_statements
 		if extra["Effect"] == "Allow" and extra["Principal"] == "*"
 	}
 	assert grants == {("s3:GetObject", "arn:aws:s3:::public/*")} | expected_extra
-	assert s3.anonymous_grants(None) == set()
+	assert buckets.anonymous_grants(None) == set()
 
 
 def test_incomplete_sets_never_count_as_backups_and_go_once_stale(client, bucket, tmp_path):
@@ -463,31 +465,31 @@ def test_the_database_is_uploaded_last(client, bucket, tmp_path):
 
 
 def test_bucket_drift_reads_what_ensure_buckets_would_change_and_changes_nothing(client, settings):
-	assert s3.bucket_drift(client, settings) == [
+	assert buckets.bucket_drift(client, settings) == [
 		f"bucket {settings.backups_bucket} is missing",
 		f"bucket {settings.private_bucket} is missing",
 		f"bucket {settings.public_bucket} is missing",
 	]
-	s3.ensure_buckets(client, settings)
-	assert s3.bucket_drift(client, settings) == []
+	buckets.ensure_buckets(client, settings)
+	assert buckets.bucket_drift(client, settings) == []
 
 	client.delete_bucket_policy(Bucket=settings.public_bucket)
 	client.put_bucket_policy(
-		Bucket=settings.private_bucket, Policy=json.dumps(s3.public_read_policy(settings.private_bucket))
+		Bucket=settings.private_bucket, Policy=json.dumps(buckets.public_read_policy(settings.private_bucket))
 	)
 	client.put_bucket_versioning(
 		Bucket=settings.backups_bucket, VersioningConfiguration={"Status": "Suspended"}
 	)
 	client.delete_bucket_lifecycle(Bucket=settings.backups_bucket)
-	drift = s3.bucket_drift(client, settings)
+	drift = buckets.bucket_drift(client, settings)
 	assert drift == [
 		f"the lifecycle rules of {settings.backups_bucket} differ",
 		f"versioning is off on {settings.backups_bucket}",
 		f"a policy gives anonymous access to {settings.private_bucket}",
 		f"{settings.public_bucket} is not anonymously readable (and only readable)",
 	]
-	assert s3.bucket_drift(client, settings) == drift  # reading changed nothing
-	assert s3.bucket_policy(client, settings.public_bucket) is None
+	assert buckets.bucket_drift(client, settings) == drift  # reading changed nothing
+	assert buckets.bucket_policy(client, settings.public_bucket) is None
 
 
 class RequestCaptured(Exception):

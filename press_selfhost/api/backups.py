@@ -2,7 +2,7 @@
 
 import frappe
 
-from press_selfhost.backups import s3
+from press_selfhost.backups import buckets, s3
 from press_selfhost.backups.shipper import backup_configuration
 
 
@@ -12,7 +12,7 @@ def ensure_buckets() -> str:
 	frappe.only_for("System Manager")
 	configuration = backup_configuration()
 	client = s3.storage_client(configuration.storage)
-	return str(s3.ensure_buckets(client, configuration.storage))
+	return str(buckets.ensure_buckets(client, configuration.storage))
 
 
 @frappe.whitelist()

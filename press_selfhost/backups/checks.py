@@ -1,7 +1,7 @@
 """The doctor's check of backups: MinIO's buckets as ensure_buckets leaves them, read only.
 Framework-free."""
 
-from press_selfhost.backups import s3
+from press_selfhost.backups import buckets, s3
 from press_selfhost.errors import ServiceError, ServiceRejectedError
 from press_selfhost.setup.health import Check, CheckFailed
 
@@ -11,7 +11,7 @@ def minio_buckets_check(settings: s3.StorageSettings, *, timeout: float = 10.0) 
 
 	def probe() -> str:
 		try:
-			drift = s3.bucket_drift(s3.storage_client(settings), settings)
+			drift = buckets.bucket_drift(s3.storage_client(settings), settings)
 		except ServiceRejectedError as error:
 			raise CheckFailed(
 				f"MinIO refused to show the buckets ({error})",
@@ -27,8 +27,8 @@ def minio_buckets_check(settings: s3.StorageSettings, *, timeout: float = 10.0) 
 				"; ".join(drift),
 				"Run `bench --site <site> press-selfhost bootstrap` to set the buckets up again.",
 			)
-		buckets = (settings.backups_bucket, settings.private_bucket, settings.public_bucket)
-		return f"buckets {', '.join(buckets)} match their configuration"
+		names = (settings.backups_bucket, settings.private_bucket, settings.public_bucket)
+		return f"buckets {', '.join(names)} match their configuration"
 
 	return Check(
 		"MinIO buckets and policies",

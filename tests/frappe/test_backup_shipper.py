@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import frappe
 from frappe.utils import set_request
 
-from press_selfhost.backups import s3, shipper
+from press_selfhost.backups import buckets, s3, shipper
 from press_selfhost.backups.download import BackupDownloadPage
 
 try:
@@ -99,7 +99,7 @@ class TestBackupShipper(IntegrationTestCase):
 			frappe.db.set_single_value("Selfhost Settings", fieldname, value)
 		self.configuration = shipper.backup_configuration()
 		self.client = s3.storage_client(self.configuration.storage)
-		s3.ensure_buckets(self.client, self.configuration.storage)
+		buckets.ensure_buckets(self.client, self.configuration.storage)
 		self.site = create_test_site()
 
 	def tearDown(self):

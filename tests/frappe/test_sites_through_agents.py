@@ -38,7 +38,7 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from press_selfhost.api.lago import webhook
-from press_selfhost.backups import s3, shipper
+from press_selfhost.backups import buckets, s3, shipper
 from press_selfhost.billing.jobs import advance_tenants
 from press_selfhost.routing.proxy_agent.password import hash_password
 from press_selfhost.setup.bootstrap import apply, plan
@@ -547,7 +547,7 @@ class TestLagoSubscriptionsThroughAgents(ThroughAgentsTestCase):
 		settings.save(ignore_permissions=True)
 		frappe.clear_document_cache("Selfhost Settings", "Selfhost Settings")
 		configuration = shipper.backup_configuration()
-		s3.ensure_buckets(s3.storage_client(configuration.storage), configuration.storage)
+		buckets.ensure_buckets(s3.storage_client(configuration.storage), configuration.storage)
 		self.plan_code = "e2e-starter"
 		plan_map = frappe.get_doc(
 			{

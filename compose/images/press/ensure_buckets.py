@@ -1,11 +1,12 @@
 """One-shot (service minio-init): create and configure MinIO's buckets with press_selfhost's own code.
 
-Idempotent: a second run changes nothing (see press_selfhost.backups.s3.ensure_buckets).
+Idempotent: a second run changes nothing (see press_selfhost.backups.buckets.ensure_buckets).
 """
 
 import os
 
-from press_selfhost.backups.s3 import StorageSettings, ensure_buckets, storage_client
+from press_selfhost.backups.buckets import ensure_buckets
+from press_selfhost.backups.s3 import StorageSettings, storage_client
 
 settings = StorageSettings(
 	endpoint_url=os.environ["MINIO_ENDPOINT_URL"],
