@@ -18,7 +18,7 @@ APP = Path(__file__).resolve().parent.parent / "press_selfhost"
 FRAMEWORK_FREE = {
 	"backups": ["s3", "buckets", "encryption", "schedule", "retention", "restore_links", "checks"],
 	"billing": ["lago", "lifecycle", "invoices", "format", "checks"],
-	"identity": ["keycloak", "keycloak_admin", "rules", "tenant_login", "checks"],
+	"identity": ["keycloak", "keycloak_admin", "site_clients", "rules", "tenant_login", "checks"],
 	"mail": ["postal", "templates", "context", "status", "checks"],
 	"routing": [
 		"traefik",

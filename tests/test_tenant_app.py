@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from press_selfhost.identity.keycloak_admin import SITE_BACKCHANNEL_LOGOUT_PATH, SITE_CALLBACK_PATH
+from press_selfhost.identity.site_clients import SITE_BACKCHANNEL_LOGOUT_PATH, SITE_CALLBACK_PATH
 from tests.support.frappe_shell import check_app
 
 REPOSITORY = Path(__file__).resolve().parent.parent

@@ -8,7 +8,6 @@ when the caller says they changed (`write_secrets`).
 """
 
 import enum
-import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -118,12 +117,6 @@ class FlowStep:
 	steps: tuple["FlowStep", ...] = ()
 
 
-@dataclass(frozen=True)
-class SiteClient:
-	client_id: str
-	secret: str = field(repr=False)
-
-
 class KeycloakAdmin:
 	"""A small client of the Admin REST API: logs in once, logs in again when the token expires."""
 
@@ -216,7 +209,7 @@ def ensure_realm(admin: KeycloakAdmin, policy: RealmPolicy, *, write_secrets: bo
 	if current is None:
 		admin.create("", {**desired_realm, **_realm_secrets(policy)})
 		changes.append(Change("created", "realm", policy.realm))
-	elif (write_secrets and policy.mail) or _differs(desired_realm, current):
+	elif (write_secrets and policy.mail) or differs(desired_realm, current):
 		admin.update(realm_path, {**desired_realm, **_realm_secrets(policy, keep_stored=not write_secrets)})
 		changes.append(Change("updated", "realm", policy.realm))
 
@@ -225,7 +218,7 @@ def ensure_realm(admin: KeycloakAdmin, policy: RealmPolicy, *, write_secrets: bo
 			admin.create(f"{realm_path}/roles", {"name": role})
 			changes.append(Change("created", "realm role", role))
 
-	changes += _ensure_client(admin, policy.realm, _dashboard_representation(policy.dashboard), write_secrets)
+	changes += ensure_client(admin, policy.realm, _dashboard_representation(policy.dashboard), write_secrets)
 	changes += _ensure_two_factor(admin, policy)
 	changes += _ensure_post_broker_flow(admin, policy)
 	post_broker_flow = POST_BROKER_FLOW if policy.two_factor is not TwoFactor.OFF else None
@@ -282,7 +275,7 @@ def _realm_secrets(policy: RealmPolicy, *, keep_stored: bool = False) -> dict:
 
 
 def _dashboard_representation(client: DashboardClient) -> dict:
-	return _confidential_client(
+	return confidential_client(
 		client.client_id,
 		client.secret,
 		name="Press dashboard",
@@ -293,7 +286,7 @@ def _dashboard_representation(client: DashboardClient) -> dict:
 	)
 
 
-def _confidential_client(
+def confidential_client(
 	client_id: str,
 	secret: str,
 	*,
@@ -327,14 +320,14 @@ def _confidential_client(
 	}
 
 
-def _ensure_client(admin: KeycloakAdmin, realm: str, desired: dict, write_secrets: bool) -> list[Change]:
+def ensure_client(admin: KeycloakAdmin, realm: str, desired: dict, write_secrets: bool) -> list[Change]:
 	clients_path = f"/{quote(realm)}/clients"
-	current = _find_client(admin, realm, desired["clientId"])
+	current = find_client(admin, realm, desired["clientId"])
 	if current is None:
 		admin.create(clients_path, desired)
 		return [Change("created", "client", desired["clientId"])]
 	compared = {key: value for key, value in desired.items() if key != "secret"}
-	if write_secrets or _differs(compared, current):
+	if write_secrets or differs(compared, current):
 		body = {
 			**current,
 			**desired,
@@ -347,7 +340,7 @@ def _ensure_client(admin: KeycloakAdmin, realm: str, desired: dict, write_secret
 	return []
 
 
-def _find_client(admin: KeycloakAdmin, realm: str, client_id: str) -> dict | None:
+def find_client(admin: KeycloakAdmin, realm: str, client_id: str) -> dict | None:
 	found = admin.get(f"/{quote(realm)}/clients?clientId={quote(client_id)}") or []
 	return next((client for client in found if client.get("clientId") == client_id), None)
 
@@ -365,7 +358,7 @@ def _ensure_two_factor(admin: KeycloakAdmin, policy: RealmPolicy) -> list[Change
 		"defaultAction": policy.two_factor is TwoFactor.REQUIRED,
 	}
 	changes = []
-	if _differs(desired, current):
+	if differs(desired, current):
 		admin.update(path, {**current, **desired})
 		changes.append(Change("updated", "required action", OTP_REQUIRED_ACTION))
 	return changes + _ensure_admin_otp_flow(admin, policy)
@@ -621,7 +614,7 @@ def _ensure_identity_provider(
 	if current is None:
 		admin.create(instances, with_secret)
 		return [Change("created", "identity provider", identity_provider.provider)]
-	if write_secrets or _differs(desired, current):
+	if write_secrets or differs(desired, current):
 		body = with_secret if write_secrets else desired
 		admin.update(
 			f"{instances}/{quote(identity_provider.provider)}",
@@ -638,115 +631,14 @@ def end_user_session(admin: KeycloakAdmin, realm: str, session_id: str) -> bool:
 	return admin.delete(f"/{quote(realm)}/sessions/{quote(session_id)}")
 
 
-# -- tenant-site SSO --------------------------------------------------------------------------------
-# Client roles a new site client offers: named like the Frappe roles they become on the site.
-DEFAULT_SITE_ROLES = ("System Manager",)
-SITE_ROLES_MAPPER = "site roles in ID token"
-# The routes of the tenant app (tenant/press_selfhost_tenant/www/auth/keycloak/) on every site.
-SITE_CALLBACK_PATH = "/auth/keycloak/callback"
-SITE_BACKCHANNEL_LOGOUT_PATH = "/auth/keycloak/backchannel_logout"
-
-
-def ensure_site_client(
-	admin: KeycloakAdmin,
-	realm: str,
-	site_host: str,
-	roles: Sequence[str] = DEFAULT_SITE_ROLES,
-	origin: str | None = None,
-) -> SiteClient:
-	"""The confidential client of one tenant site, allowed to redirect to that site only, with its
-	client roles and a mapper that puts them into the ID token (Keycloak puts them in access tokens only).
-	`origin` is the site's URL as browsers reach it (default https://<site_host>)."""
-	client_id = site_client_id(site_host)
-	origin = (origin or f"https://{site_host}").rstrip("/")
-	existing = _find_client(admin, realm, client_id)
-	secret = secrets.token_urlsafe(32) if existing is None else _client_secret(admin, realm, existing["id"])
-	desired = _confidential_client(
-		client_id,
-		secret,
-		name=f"Site {site_host}",
-		redirect_uris=(f"{origin}{SITE_CALLBACK_PATH}",),
-		post_logout_redirect_uris=(f"{origin}/",),
-		web_origins=(origin,),
-		backchannel_logout_url=f"{origin}{SITE_BACKCHANNEL_LOGOUT_PATH}",
-	)
-	_ensure_client(admin, realm, desired, write_secrets=False)
-	client_uuid = _find_client(admin, realm, client_id)["id"]
-	_ensure_protocol_mapper(admin, realm, client_uuid, _site_roles_mapper(client_id))
-	for role in roles:
-		roles_path = f"/{quote(realm)}/clients/{client_uuid}/roles"
-		if admin.get(f"{roles_path}/{quote(role)}") is None:
-			admin.create(roles_path, {"name": role, "description": f"Frappe role '{role}' on {site_host}"})
-	return SiteClient(client_id, secret)
-
-
-def grant_site_role(admin: KeycloakAdmin, realm: str, site_host: str, user_id: str, role: str) -> None:
-	"""Give Keycloak user `user_id` (the `sub` of its tokens) client role `role` of the site's client."""
-	client = _find_client(admin, realm, site_client_id(site_host))
-	if client is None:
-		raise ConfigurationError(f"Keycloak: site {site_host} has no client yet; switch its SSO on first.")
-	role_representation = admin.get(f"/{quote(realm)}/clients/{client['id']}/roles/{quote(role)}")
-	if role_representation is None:
-		raise ConfigurationError(f"Keycloak: the client of {site_host} has no role '{role}'.")
-	admin.create(
-		f"/{quote(realm)}/users/{quote(user_id)}/role-mappings/clients/{client['id']}",
-		[{"id": role_representation["id"], "name": role_representation["name"]}],
-	)
-
-
-def remove_site_client(admin: KeycloakAdmin, realm: str, site_host: str) -> bool:
-	"""Delete the site's client (its users can no longer log in to it); False if it was already gone."""
-	existing = _find_client(admin, realm, site_client_id(site_host))
-	return existing is not None and admin.delete(f"/{quote(realm)}/clients/{existing['id']}")
-
-
-def site_client_id(site_host: str) -> str:
-	return f"site-{site_host.lower()}"
-
-
-def _site_roles_mapper(client_id: str) -> dict:
-	"""Keycloak's own client-role mapper, limited to this client and written into the ID token, so the
-	site reads roles from the one token it verifies for its own audience."""
-	return {
-		"name": SITE_ROLES_MAPPER,
-		"protocol": "openid-connect",
-		"protocolMapper": "oidc-usermodel-client-role-mapper",
-		"config": {
-			"usermodel.clientRoleMapping.clientId": client_id,
-			"claim.name": "resource_access.${client_id}.roles",
-			"jsonType.label": "String",
-			"multivalued": "true",
-			"id.token.claim": "true",
-			"access.token.claim": "true",
-			"userinfo.token.claim": "false",
-		},
-	}
-
-
-def _ensure_protocol_mapper(admin: KeycloakAdmin, realm: str, client_uuid: str, desired: dict) -> None:
-	models = f"/{quote(realm)}/clients/{client_uuid}/protocol-mappers/models"
-	current = next((m for m in admin.get(models) or [] if m.get("name") == desired["name"]), None)
-	if current is None:
-		admin.create(models, desired)
-	elif _differs(desired, current):
-		admin.update(f"{models}/{current['id']}", {**current, **desired})
-
-
-def _client_secret(admin: KeycloakAdmin, realm: str, client_uuid: str) -> str:
-	answer = admin.get(f"/{quote(realm)}/clients/{client_uuid}/client-secret")
-	if not answer or not answer.get("value"):
-		raise ServiceRejectedError(SERVICE, "Keycloak returned no secret for a confidential site client")
-	return answer["value"]
-
-
 # -- comparing representations --------------------------------------------------------------------
-def _differs(desired: object, current: object) -> bool:
+def differs(desired: object, current: object) -> bool:
 	"""True when `current` lacks something of `desired`. Keys only Keycloak sets are ignored; lists
 	compare as sets, since Keycloak does not keep their order."""
 	if isinstance(desired, dict):
 		if not isinstance(current, dict):
 			return True
-		return any(_differs(value, current.get(key)) for key, value in desired.items())
+		return any(differs(value, current.get(key)) for key, value in desired.items())
 	if isinstance(desired, list | tuple):
 		return not isinstance(current, list) or sorted(map(str, desired)) != sorted(map(str, current))
 	return desired != current

@@ -11,7 +11,7 @@ import frappe
 
 from press_selfhost.errors import ServiceError
 from press_selfhost.identity.dashboard_login import _admin
-from press_selfhost.identity.keycloak_admin import (
+from press_selfhost.identity.site_clients import (
 	DEFAULT_SITE_ROLES,
 	ensure_site_client,
 	grant_site_role,

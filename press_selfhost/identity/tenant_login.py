@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from press_selfhost.errors import AuthenticationError, ConfigurationError
 from press_selfhost.identity.keycloak import Identity, RealmClient
-from press_selfhost.identity.keycloak_admin import SITE_CALLBACK_PATH, SiteClient
 from press_selfhost.identity.rules import LoginDecision, decide_login
+from press_selfhost.identity.site_clients import SITE_CALLBACK_PATH, SiteClient
 
 SITE_CONFIG_KEY = "press_selfhost_sso"
 CONFIG_FIELDS = ("server_url", "realm", "client_id", "client_secret", "site_url")

@@ -18,10 +18,8 @@ from press_selfhost.identity.keycloak_admin import (
 	admin_otp_flow,
 	end_user_session,
 	ensure_realm,
-	ensure_site_client,
-	grant_site_role,
-	remove_site_client,
 )
+from press_selfhost.identity.site_clients import ensure_site_client, grant_site_role, remove_site_client
 from tests.standins.keycloak_admin import KeycloakAdminStandIn
 
 DASHBOARD = DashboardClient(

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from press_selfhost.errors import AuthenticationError, ConfigurationError
 from press_selfhost.identity.keycloak import Identity, KeycloakLogin, LoginRequest, client_roles
-from press_selfhost.identity.keycloak_admin import SiteClient, site_client_id
 from press_selfhost.identity.rules import LoginOutcome
+from press_selfhost.identity.site_clients import SiteClient, site_client_id
 from press_selfhost.identity.tenant_login import (
 	AUTOMATIC_ROLES,
 	SITE_CONFIG_KEY,

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from press_selfhost.identity.keycloak_admin import SiteClient, site_client_id
+from press_selfhost.identity.site_clients import SiteClient, site_client_id
 from press_selfhost.identity.tenant_login import SITE_CONFIG_KEY, site_config
 from tests.support.oidc_provider import OIDCProvider
 
