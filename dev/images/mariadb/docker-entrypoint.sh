@@ -16,25 +16,34 @@ fi
 if [ ! -d /var/lib/mysql/mysql ]; then
 	: "${MARIADB_ROOT_PASSWORD:?MARIADB_ROOT_PASSWORD is required to initialise the database}"
 	mariadb-install-db --datadir=/var/lib/mysql --skip-test-db --auth-root-authentication-method=normal >/dev/null
-	"$@" --skip-networking --socket=/run/mysqld/init.sock &
+	# On the default socket (the init scripts' clients find it) and no TCP (the TCP healthcheck
+	# fails until the real start).
+	"$@" --skip-networking &
 	pid=$!
+	# A failed initialisation is undone whole, so the next start makes it again from scratch.
+	trap 'kill "$pid"; wait "$pid"; rm -rf /var/lib/mysql/*; echo "database initialisation failed" >&2' ERR
 	for _ in $(seq 60); do
-		mariadb --socket=/run/mysqld/init.sock -uroot -e 'SELECT 1' >/dev/null 2>&1 && break
+		mariadb -uroot -e 'SELECT 1' >/dev/null 2>&1 && break
 		sleep 1
 	done
-	mariadb --socket=/run/mysqld/init.sock -uroot <<-SQL
-		ALTER USER 'root'@'localhost' IDENTIFIED BY '${MARIADB_ROOT_PASSWORD//\'/\'\'}';
-		CREATE USER 'root'@'%' IDENTIFIED BY '${MARIADB_ROOT_PASSWORD//\'/\'\'}';
+	mariadb -uroot <<-SQL
+		-- install-db's other root accounts (127.0.0.1, ::1, the hostname) have no password and
+		-- would match TCP logins before root@%.
+		DROP USER IF EXISTS 'root'@'127.0.0.1', 'root'@'::1', 'root'@'$(hostname)';
+		ALTER USER 'root'@'localhost' IDENTIFIED BY '${MARIADB_ROOT_PASSWORD}';
+		CREATE USER 'root'@'%' IDENTIFIED BY '${MARIADB_ROOT_PASSWORD}';
 		GRANT ALL ON *.* TO 'root'@'%' WITH GRANT OPTION;
 		${MARIADB_DATABASE:+CREATE DATABASE IF NOT EXISTS \`${MARIADB_DATABASE}\`;}
 		FLUSH PRIVILEGES;
 	SQL
 	for script in /docker-entrypoint-initdb.d/*; do
 		case "$script" in
-		*.sh) MYSQL_UNIX_PORT=/run/mysqld/init.sock bash "$script" ;;
-		*.sql) MYSQL_PWD="$MARIADB_ROOT_PASSWORD" mariadb --socket=/run/mysqld/init.sock -uroot <"$script" ;;
+		*.sh) bash "$script" ;;
+		*.sql) MYSQL_PWD="$MARIADB_ROOT_PASSWORD" mariadb -uroot <"$script" ;;
 		esac
 	done
+	trap - ERR
+	# A clean shutdown: the privilege tables (Aria) are lost if the server is killed.
 	kill "$pid"
 	wait "$pid" || true
 fi
