@@ -38,3 +38,7 @@ else
 	bench --site "${PRESS_SITE}" migrate
 fi
 bench --site "${PRESS_SITE}" enable-scheduler
+# Frappe caches the merged hooks in Redis while new-site still installs the apps one by one, and
+# `clear-cache` keeps that entry: without this, Press's processes never see press_selfhost's hooks
+# (override_whitelisted_methods: Traefik's routing poll and the webhooks answer 417).
+bench --site "${PRESS_SITE}" execute frappe.cache.delete_value --args '["app_hooks"]'
