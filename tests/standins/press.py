@@ -1,6 +1,7 @@
 """A stand-in for Press's web server (not Frappe): press_selfhost's routing endpoint, on 127.0.0.1.
 
-It answers `GET /api/method/press_selfhost.api.traefik.config` as the whitelisted method does, with
+It answers `GET /api/method/press.api.selfhost_traefik.config` (the name hooks.py gives Traefik) and
+`GET /api/method/press_selfhost.api.traefik.config` as the whitelisted method does, with
 the same core functions (`token_matches`, `build_dynamic_config`, `config_response`), for one site
 only, picked like Frappe picks a site: by X-Frappe-Site-Name, else by Host; another site is a 404.
 """
@@ -14,7 +15,11 @@ from press_selfhost.routing.traefik import (
 )
 from tests.support.standin import HTTPStandIn, Request, Response
 
-CONFIG_PATH = "/api/method/press_selfhost.api.traefik.config"
+# Both names Press serves the method under: the override Traefik polls, and the method's own.
+CONFIG_PATHS = (
+	"/api/method/press.api.selfhost_traefik.config",
+	"/api/method/press_selfhost.api.traefik.config",
+)
 
 
 class PressRoutingStandIn(HTTPStandIn):
@@ -28,7 +33,8 @@ class PressRoutingStandIn(HTTPStandIn):
 		self.settings = RoutingSettings(
 			domain=domain, press_url="http://press-web:8000", status_page_url="http://press-web:8000"
 		)
-		self.route("GET", CONFIG_PATH, self._config)
+		for path in CONFIG_PATHS:
+			self.route("GET", path.replace(".", r"\."), self._config)
 
 	def _config(self, request: Request) -> Response:
 		site = request.headers.get("X-Frappe-Site-Name") or (request.headers.get("Host") or "").split(":")[0]
