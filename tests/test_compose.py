@@ -71,14 +71,18 @@ SERVICE_NETWORKS = {
 	"press-scheduler": {"backend", "database", "storage"},
 	"press-socketio": {"frontend", "database"},
 	"minio-init": {"storage"},
-	"agent": {"backend"},
-	"agent-worker": "service:agent",
-	"agent-redis": "service:agent",
+	# agent-net owns the agent's network namespace (and the name `agent` on backend) and never
+	# restarts with the agent's processes, so a restart of one of them cuts nobody off.
+	"agent-net": {"backend"},
+	"agent": "service:agent-net",
+	"agent-worker": "service:agent-net",
+	"agent-redis": "service:agent-net",
 	"proxy-agent": {"backend"},
 	# The host's network: see HOST_NETWORK below for why.
 	"bench-gateway": "host",
 	"mariadb": {"database"},
 	"redis": {"database"},
+	"redis-cache": {"database"},
 	"minio": {"storage"},
 	"registry": {"frontend"},
 	"keycloak": {"frontend", "backend", "database"},
@@ -137,7 +141,8 @@ def generated_environment(tmp_path: Path) -> dict[str, str]:
 	"""`.env.example` after compose/init.sh's secret step, as an admin's first start has it."""
 	env_path = tmp_path / ".env"
 	init_secrets.fill_missing_secrets(env_path, ENV_EXAMPLE)
-	return parse_env_file(env_path.read_text())
+	# init.sh writes the Docker socket's group when .env names none (CI has no socket).
+	return {**parse_env_file(env_path.read_text()), "DOCKER_GID": "999"}
 
 
 @pytest.fixture(scope="module")
@@ -192,7 +197,11 @@ def test_dependency_check_catches_a_missing_profile_service(interpolated):
 
 def test_every_variable_is_named_in_env_example(raw):
 	interpolator_after_secrets = Interpolator(
-		{**env_example(), **dict.fromkeys([*init_secrets.SECRETS, *init_secrets.DERIVED_SECRETS], "x")}
+		{
+			**env_example(),
+			**dict.fromkeys([*init_secrets.SECRETS, *init_secrets.DERIVED_SECRETS], "x"),
+			"DOCKER_GID": "999",
+		}
 	)
 	interpolate(raw, interpolator_after_secrets)
 	assert interpolator_after_secrets.unset == set()

@@ -94,7 +94,8 @@ class HTTPStandIn:
 		"""Answer `method` on paths matching `pattern` (a regex, anchored; named groups become params)."""
 		self._routes.append((method.upper(), re.compile(f"^{pattern}$"), handler))
 
-	def start(self) -> "HTTPStandIn":
+	def start(self, host: str = "127.0.0.1", port: int = 0) -> "HTTPStandIn":
+		"""Listen on loopback at a free port; only a containerised stand-in (tests/stack) passes others."""
 		stand_in = self
 
 		class RequestHandler(BaseHTTPRequestHandler):
@@ -110,7 +111,7 @@ class HTTPStandIn:
 			def log_message(self, format, *args):  # keep test output clean
 				pass
 
-		self._server = _QuietServer(("127.0.0.1", 0), RequestHandler)
+		self._server = _QuietServer((host, port), RequestHandler)
 		self._thread = threading.Thread(target=self._server.serve_forever, name=self.name, daemon=True)
 		self._thread.start()
 		return self

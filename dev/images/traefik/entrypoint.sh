@@ -1,0 +1,6 @@
+#!/bin/sh
+set -e
+case "$1" in
+-*) set -- traefik "$@" ;;
+esac
+exec "$@"
