@@ -70,9 +70,10 @@ def test_the_bench_image_carries_the_core_without_dependencies_and_the_tenant_ap
 	dockerfile = (REPOSITORY / "compose" / "images" / "bench" / "Dockerfile").read_text()
 	assert "pip install --no-cache-dir --no-deps /home/frappe/press-selfhost-core" in dockerfile
 	assert "COPY --chown=frappe:frappe tenant apps/press_selfhost_tenant" in dockerfile
-	assert "echo press_selfhost_tenant >> sites/apps.txt" in dockerfile
-	# press_selfhost itself is a library there, never a Frappe app of the tenant bench
-	assert "echo press_selfhost >>" not in dockerfile
+	# apps.txt lists what apps/ holds (the tenant app among them), one per line, as frappe_docker writes it
+	assert "ls -1 apps > sites/apps.txt" in dockerfile
+	# press_selfhost itself is a library there (pip, not apps/), never a Frappe app of the tenant bench
+	assert "apps/press_selfhost " not in dockerfile and "echo press_selfhost >>" not in dockerfile
 	supervisor = (REPOSITORY / "compose" / "images" / "bench" / "config" / "supervisor.conf").read_text()
 	assert "--bind 0.0.0.0:8000" in supervisor and "bench worker" in supervisor
 
