@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from press_selfhost.billing.format import describe_period, format_date, format_money
 from press_selfhost.billing.lago import LagoEventType, LagoWebhook, invoice_period, team_of_subscription
+from press_selfhost.billing.plans import requires_upfront_payment
 from press_selfhost.errors import ServiceRejectedError
 
 
@@ -474,9 +475,12 @@ def _subscription_event(data: Mapping, customer: str | None, *, started: bool) -
 		return Routed(PlanChanged(plan_code), customer, external_id)
 	plan = data.get("plan") if isinstance(data.get("plan"), Mapping) else {}
 	# Only a plan paid in advance, without a trial, issues an invoice to wait for before provisioning.
-	requires_payment = bool(plan.get("pay_in_advance", True)) and not plan.get("trial_period")
-	if plan.get("amount_cents") == 0:
-		requires_payment = False
+	amount = plan.get("amount_cents")
+	requires_payment = requires_upfront_payment(
+		amount if isinstance(amount, int) else 1,  # unknown: wait for the invoice, if any
+		bool(plan.get("pay_in_advance", True)),
+		plan.get("trial_period") or 0,
+	)
 	return Routed(SubscriptionStarted(plan_code, requires_payment), customer, external_id)
 
 
