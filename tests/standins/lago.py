@@ -362,10 +362,11 @@ class LagoStandIn(HTTPStandIn):
 		code = request.params["code"]
 		if code not in self.plans:
 			return _not_found("plan")
+		name = code.replace("-", " ").title()
 		plan = {
 			"lago_id": str(uuid.uuid5(uuid.NAMESPACE_URL, "lago-plan-" + code)),
-			"name": code.replace("-", " ").title(),
-			"invoice_display_name": None,
+			"name": name,
+			"invoice_display_name": name,
 			"created_at": "2026-01-01T00:00:00Z",
 			"code": code,
 			"interval": "monthly",
