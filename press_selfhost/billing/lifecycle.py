@@ -248,6 +248,12 @@ def _payment_failed(tenant: Tenant, event: PaymentFailed, grace_period: timedelt
 	)
 
 
+def _first_payment_failed(tenant: Tenant, event: PaymentFailed, grace_period: timedelta) -> Transition:
+	"""No site yet, so nothing to suspend and no "pay before" date to mail: the customer's progress page
+	says the payment did not go through and offers Lago's checkout again; paying later provisions."""
+	return Transition(replace(tenant, payment_failed_at=tenant.payment_failed_at or event.at))
+
+
 def _check_grace_period(tenant: Tenant, event: GracePeriodChecked, grace_period: timedelta) -> Transition:
 	if tenant.payment_failed_at is None or event.now < tenant.payment_failed_at + grace_period:
 		return Transition(tenant)
@@ -315,7 +321,7 @@ TRANSITIONS: dict[tuple[TenantState, type], Handler] = {
 	# Pending payment: waiting for the first invoice to be paid.
 	(_S.PENDING_PAYMENT, SubscriptionStarted): _start,
 	(_S.PENDING_PAYMENT, PaymentSucceeded): _paid_first_invoice,
-	(_S.PENDING_PAYMENT, PaymentFailed): _payment_failed,
+	(_S.PENDING_PAYMENT, PaymentFailed): _first_payment_failed,
 	(_S.PENDING_PAYMENT, InvoiceCreated): _invoice_available,
 	(_S.PENDING_PAYMENT, PlanChanged): _record_plan,
 	(_S.PENDING_PAYMENT, SubscriptionTerminated): _close,
