@@ -81,7 +81,7 @@ class TestFrontDoor(through_agents.ThroughAgentsTestCase):
 		self.addCleanup(self._remove_customers)
 		self.emails: list[str] = []
 		self.events: list[str] = []
-		self.assertEqual(sync_site_plans(), {self.plan: "updated"})
+		self.assertEqual(sync_site_plans()[self.plan], "updated")  # the bench may hold other maps
 		frappe.db.commit()
 
 	def _add_mail_account(self):
