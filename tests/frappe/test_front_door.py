@@ -18,8 +18,11 @@ import frappe
 import requests
 import test_sites_through_agents as through_agents
 from frappe.utils.password import update_password
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request, Response
 
 from press_selfhost.billing.site_plans import sync_site_plans
+from press_selfhost.setup import branding
 from press_selfhost.webhooks import inbox
 from tests.standins.lago import LagoStandIn
 from tests.support.frappe_fixtures import ensure_user, running_site_url
@@ -308,6 +311,22 @@ class TestFrontDoor(through_agents.ThroughAgentsTestCase):
 		print(
 			f"\nfront door: pay → ready in {pay_to_ready:.1f}s with the Agent stand-in; states seen: {seen}"
 		)
+
+		# the page the customer watches, and the platform's name where Press lets it be set
+		page = browser.get(f"{self.site_url}/site-progress", params={"site": site}, timeout=30)
+		self.assertEqual(page.status_code, 200, page.text[-2000:])
+		self.assertIn("press.api.selfhost_sites.progress", page.text)
+		self.assertIn("Example Cloud", page.text)
+		signed_out = requests.get(f"{self.site_url}/site-progress", allow_redirects=False, timeout=30)
+		self.assertEqual(
+			(signed_out.status_code, signed_out.headers.get("Location", "")[-16:]), (302, "/dashboard/login")
+		)
+		self.assertEqual(frappe.db.get_single_value("Website Settings", "app_name"), "Example Cloud")
+		dashboard = Response(b"<html><head><title>Frappe Cloud</title></head></html>", mimetype="text/html")
+		branding.rename_dashboard_title(
+			dashboard, Request(EnvironBuilder(path="/dashboard/sites").get_environ())
+		)
+		self.assertIn(b"<title>Example Cloud</title>", dashboard.get_data())
 
 		# a free plan needs no payment: Press creates the site at once
 		self.lago.set_plan(self.plan, amount_cents=0)
