@@ -328,6 +328,14 @@ class TestFrontDoor(through_agents.ThroughAgentsTestCase):
 		)
 		self.assertIn(b"<title>Example Cloud</title>", dashboard.get_data())
 
+		# with a payment method on file in Lago, a paid plan goes straight to Press
+		self.lago.add_payment_method(team.name)
+		carded = f"card{secrets.token_hex(3)}"
+		self.sites.append(f"{carded}.{through_agents.DOMAIN}")
+		straight = self.call(browser, "press.api.site.new", site=self.new_site_request(carded))
+		self.assertEqual(straight.status_code, 200, straight.text)
+		self.assertEqual(answer(straight)["site"], f"{carded}.{through_agents.DOMAIN}")
+
 		# a free plan needs no payment: Press creates the site at once
 		self.lago.set_plan(self.plan, amount_cents=0)
 		sync_site_plans()
