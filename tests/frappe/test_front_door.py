@@ -357,6 +357,8 @@ class TestFrontDoor(through_agents.ThroughAgentsTestCase):
 				"team_members": [{"user": email}],
 			}
 		).insert(ignore_permissions=True)
+		# ensure_user inserts as an import, which skips defaults: the user comes out disabled
+		frappe.db.set_value("User", email, "enabled", 1)
 		frappe.get_doc("User", email).add_roles("Press Admin")
 		update_password(email, PASSWORD)
 		frappe.db.commit()
