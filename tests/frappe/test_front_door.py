@@ -326,7 +326,9 @@ class TestFrontDoor(through_agents.ThroughAgentsTestCase):
 		# the page the customer watches, and the platform's name where Press lets it be set
 		page = browser.get(f"{self.site_url}/site-progress", params={"site": site}, timeout=30)
 		self.assertEqual(page.status_code, 200, page.text[-2000:])
-		self.assertIn("press.api.selfhost_sites.progress", page.text)
+		self.assertIn(f'data-site="{site}"', page.text)
+		self.assertIn("/api/method/press.api.selfhost_sites.", page.text)
+		self.assertNotIn('frappe.csrf_token = "None"', page.text, "the page's Pay and Retry buttons POST")
 		self.assertIn("Example Cloud", page.text)
 		signed_out = requests.get(f"{self.site_url}/site-progress", allow_redirects=False, timeout=30)
 		self.assertEqual(
