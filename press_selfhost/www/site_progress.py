@@ -16,7 +16,7 @@ no_cache = 1
 
 def get_context(context):
 	if frappe.session.user == "Guest":
-		redirect("/dashboard/login")  # the dashboard's login page does not come back: the mail links here
+		redirect("/dashboard/login")  # its login does not send the customer back here: open the link again
 	frappe.sessions.get_csrf_token()  # the Pay and Retry buttons POST; Frappe puts the token in the page
 	frappe.db.commit()  # as Press's dashboard does: the session now holds the token
 	context.no_breadcrumbs = 1
