@@ -48,7 +48,11 @@ scheduler_events = {
 		"*/15 * * * *": ["press_selfhost.backups.scheduler.take_scheduled_backups"],
 	},
 	# Doctor: the Selfhost workspace shows each service's state from the last run (no test mail).
-	"hourly_long": ["press_selfhost.setup.service_checks.run_scheduled_doctor"],
+	"hourly_long": [
+		"press_selfhost.setup.service_checks.run_scheduled_doctor",
+		# Lago billing: Site Plans priced as Lago's plans, and offered to customers.
+		"press_selfhost.billing.site_plans.sync_site_plans",
+	],
 	"daily": [
 		"press_selfhost.billing.jobs.report_usage",
 		"press_selfhost.backups.shipper.abort_stale_uploads",
@@ -86,10 +90,30 @@ override_whitelisted_methods = {
 	"press.api.selfhost_billing.invoices": "press_selfhost.api.billing.invoices",
 	"press.api.selfhost_billing.invoice_pdf_url": "press_selfhost.api.billing.invoice_pdf_url",
 	"press.api.selfhost_billing.invoice_payment_url": "press_selfhost.api.billing.invoice_payment_url",
+	# The customer's front door. Sign-up: the e-mailed code's page must not ask ip-api.com (Guest).
+	"press.api.account.validate_request_key": "press_selfhost.api.signup.validate_request_key",
+	# New site: pay through Lago's checkout first when needed, then watch it being built (Website Users).
+	"press.api.site.new": "press_selfhost.api.sites.new",
+	"press.api.selfhost_sites.create": "press_selfhost.api.sites.create",
+	"press.api.selfhost_sites.progress": "press_selfhost.api.sites.progress",
+	"press.api.selfhost_sites.retry": "press_selfhost.api.sites.retry",
 }
 
-# Bootstrap: create Press's self-hosting records right after install when settings allow.
-after_install = "press_selfhost.setup.bootstrap.after_install"
+# Lago billing: "Lago" among Team's payment modes; then bootstrap creates Press's self-hosting records
+# right after install when settings allow.
+after_install = [
+	"press_selfhost.billing.team.add_lago_payment_mode",
+	"press_selfhost.setup.bootstrap.after_install",
+]
+after_migrate = ["press_selfhost.billing.team.add_lago_payment_mode"]
 
-# Keycloak SSO: a signup (and so a first Keycloak login) must not depend on ip-api.com.
-override_doctype_class = {"Account Request": "press_selfhost.identity.overrides.SelfhostAccountRequest"}
+override_doctype_class = {
+	# Keycloak SSO: a signup (and so a first Keycloak login) must not depend on ip-api.com.
+	"Account Request": "press_selfhost.identity.overrides.SelfhostAccountRequest",
+	# Lago billing: a new team is a Lago customer, not a Stripe one, and Press never bills it.
+	"Team": "press_selfhost.billing.team.SelfhostTeam",
+}
+
+# Branding: the dashboard's page title is Press's built index.html ("Frappe Cloud"); it gets the
+# platform's name on the way out (setup/branding.py says what else can and cannot be renamed).
+after_request = ["press_selfhost.setup.branding.rename_dashboard_title"]

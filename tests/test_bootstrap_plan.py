@@ -101,7 +101,9 @@ FIELDS_FEB_2025 = {
 		"team",
 		"database_server",
 	},
-	"Site Plan": {"plan_title", "document_type", "interval", "price_inr", "price_usd", "enabled"},
+	"Site Plan": {"plan_title", "document_type", "interval", "price_inr", "price_usd", "enabled", "roles"},
+	"Site Plan.roles": {"role", "parent", "parenttype", "parentfield"},
+	"Lago Plan Map": {"site_plan", "lago_plan_code"},
 	"Email Account": {
 		"email_account_name",
 		"email_id",
@@ -535,3 +537,29 @@ def test_a_pending_server_becomes_active_once_reached_and_an_active_one_is_never
 	down_again = {a.key: a for a in plan_bootstrap(SETTINGS, active, PRESS_FEB_2025, unreached=UNREACHED)}
 	assert down_again["Server"].operation is Operation.UNCHANGED
 	assert down_again["Bench"].operation is Operation.UNCHANGED  # it exists: nothing to wait for
+
+
+@pytest.mark.parametrize(
+	("capabilities", "roles"),
+	[(PRESS_FEB_2025, ["Press Admin"]), (PRESS_AUG_2026, ["Press User", "Press Admin"])],
+	ids=["feb-2025", "aug-2026"],
+)
+def test_site_plans_are_offered_to_the_roles_customers_have_and_mapped_to_their_lago_plan(
+	capabilities, roles
+):
+	actions = {a.key: a for a in plan_bootstrap(SETTINGS, {}, capabilities)}
+	plan = actions["Site Plan starter"]
+	assert [row["role"] for row in plan.children["roles"]] == roles
+	mapping = actions["Lago Plan Map starter"]
+	assert (mapping.doctype, mapping.operation) == ("Lago Plan Map", Operation.CREATE)
+	assert mapping.fields == {"site_plan": "starter", "lago_plan_code": "starter"}
+
+
+def test_bootstrap_never_undoes_the_prices_and_plan_codes_synced_from_lago():
+	snapshot = applied({}, plan_bootstrap(SETTINGS, {}, PRESS_FEB_2025))
+	snapshot["Site Plan"]["starter"].update(price_usd=25.0, price_inr=25.0, interval="Annually")
+	snapshot["Lago Plan Map"]["starter"]["lago_plan_code"] = "starter-2027"
+	snapshot["Site Plan"]["business"]["plan_title"] = "Renamed by hand"
+	actions = plan_bootstrap(SETTINGS, snapshot, PRESS_FEB_2025)
+	updated = {a.key: dict(a.fields) for a in actions if a.operation is Operation.UPDATE}
+	assert updated == {"Site Plan business": {"plan_title": "Business"}}

@@ -27,10 +27,15 @@ ENDPOINT_CALLERS = {
 	"press_selfhost.api.dashboard_login.signup_settings": GUEST,  # the dashboard's login page
 	"press_selfhost.api.dashboard_login.oauth_authorize_url": GUEST,
 	"press_selfhost.api.dashboard_login.google_login": GUEST,
+	"press_selfhost.api.signup.validate_request_key": GUEST,  # the dashboard's setup-account page
 	"press_selfhost.api.billing.checkout_url": CUSTOMER,
 	"press_selfhost.api.billing.invoices": CUSTOMER,
 	"press_selfhost.api.billing.invoice_pdf_url": CUSTOMER,
 	"press_selfhost.api.billing.invoice_payment_url": CUSTOMER,
+	"press_selfhost.api.sites.new": CUSTOMER,  # the dashboard's New Site page
+	"press_selfhost.api.sites.create": CUSTOMER,
+	"press_selfhost.api.sites.progress": CUSTOMER,  # /site-progress
+	"press_selfhost.api.sites.retry": CUSTOMER,
 	"press_selfhost.api.site_sso.enable": CUSTOMER,
 	"press_selfhost.api.site_sso.disable": CUSTOMER,
 	"press_selfhost.api.site_sso.status": CUSTOMER,

@@ -17,7 +17,7 @@ APP = Path(__file__).resolve().parent.parent / "press_selfhost"
 
 FRAMEWORK_FREE = {
 	"backups": ["s3", "buckets", "encryption", "schedule", "retention", "restore_links", "checks"],
-	"billing": ["lago", "lifecycle", "invoices", "format", "checks"],
+	"billing": ["lago", "lifecycle", "invoices", "format", "checks", "plans"],
 	"identity": ["keycloak", "keycloak_admin", "site_clients", "rules", "tenant_login", "checks"],
 	"mail": ["postal", "templates", "context", "status", "checks"],
 	"routing": [
@@ -40,16 +40,18 @@ FRAMEWORK_FREE = {
 		"doctor",
 		"reachability",
 	],
+	"sites": ["progress"],
 	"webhooks": ["delivery"],
 	"": ["errors", "hooks", "patches", "patches.move_to_feature_packages", "test_in_bench"],
 }
 
 FRAPPE_GLUE = {
 	"backups": ["scheduler", "shipper", "download"],
-	"billing": ["jobs"],
+	"billing": ["jobs", "team", "site_plans"],
 	"identity": ["dashboard_login", "site_sso", "overrides"],
 	"mail": ["send"],
-	"setup": ["bootstrap", "service_checks"],
+	"setup": ["bootstrap", "service_checks", "branding"],
+	"sites": ["new_site"],
 	"webhooks": ["inbox"],
 	"": ["commands"],
 }

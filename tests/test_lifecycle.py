@@ -69,6 +69,18 @@ def test_paid_subscription_is_provisioned_then_active():
 	assert commands == [Provision("starter"), Notify("site_ready", {})]
 
 
+def test_a_first_payment_that_fails_is_recorded_without_a_suspension_notice_and_paying_later_provisions():
+	pending = Tenant(TenantState.PENDING_PAYMENT, "starter")
+	tenant, commands = run(pending, PaymentFailed("inv-1", T0), PaymentFailed("inv-1", T0 + GRACE))
+	assert (tenant.state, tenant.payment_failed_at, commands) == (TenantState.PENDING_PAYMENT, T0, [])
+	tenant, commands = run(tenant, GracePeriodChecked(T0 + 10 * GRACE), PaymentSucceeded("inv-1"))
+	assert (tenant.state, tenant.payment_failed_at, commands) == (
+		TenantState.PROVISIONING,
+		None,
+		[Provision("starter")],
+	)
+
+
 def test_trial_or_free_subscription_is_provisioned_at_once():
 	tenant, commands = run(Tenant(), SubscriptionStarted("trial", requires_payment=False))
 	assert (tenant.state, commands) == (TenantState.PROVISIONING, [Provision("trial")])

@@ -168,7 +168,11 @@ def provision(record, command: Provision) -> None:
 		return
 	subdomain, _, domain = record.external_subscription_id.partition(".")
 	plan = _press_plan(command.plan_code)
-	group = frappe.get_cached_doc("Selfhost Settings").get("lago_default_release_group")
+	# What the customer chose in the dashboard, when the site was asked for there (sites/new_site.py).
+	chosen = json.loads(record.site_request) if record.get("site_request") else {}
+	group = chosen.get("group") or frappe.get_cached_doc("Selfhost Settings").get(
+		"lago_default_release_group"
+	)
 	if not group:
 		raise ConfigurationError(
 			"Lago: set Lago Default Release Group in Selfhost Settings: the bench group new sites go to."
@@ -178,11 +182,11 @@ def provision(record, command: Provision) -> None:
 			"doctype": "Site",
 			"subdomain": subdomain,
 			"domain": domain,
-			"cluster": frappe.db.get_value("Root Domain", domain, "default_cluster"),
+			"cluster": chosen.get("cluster") or frappe.db.get_value("Root Domain", domain, "default_cluster"),
 			"group": group,
 			"team": record.team,
 			"free": 1,  # Lago bills this site: Press must not
-			"apps": [{"app": "frappe"}],
+			"apps": [{"app": app} for app in chosen.get("apps") or ["frappe"]],
 		}
 	)
 	site.subscription_plan = plan  # not a field: Press reads it to make the Site Plan Change

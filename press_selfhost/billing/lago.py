@@ -15,6 +15,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 import httpx
 import jwt
@@ -241,6 +242,19 @@ class LagoSubscription:
 
 
 @dataclass(frozen=True)
+class LagoPlan:
+	"""What the dashboard shows of a Lago plan: its price per interval, and whether it bills first."""
+
+	code: str
+	name: str
+	interval: str  # weekly, monthly, quarterly, semiannual or yearly
+	amount_cents: int
+	amount_currency: str
+	trial_period_days: float = 0
+	pay_in_advance: bool = True
+
+
+@dataclass(frozen=True)
 class LagoInvoice:
 	lago_id: str
 	number: str
@@ -340,6 +354,8 @@ class LagoGateway:
 		self._client = Client(
 			api_key=api_key, api_url=api_url.rstrip("/") + "/", retry_on_rate_limit=False, max_retries=0
 		)
+		self._api_url = api_url.rstrip("/")
+		self._api_key = api_key
 		self._public_key: bytes | None = None
 		self._lock = threading.Lock()
 
@@ -388,6 +404,46 @@ class LagoGateway:
 		except ServiceRejectedError as error:
 			if error.status_code != 404:
 				raise
+
+	def plan(self, code: str) -> LagoPlan:
+		"""A plan by its code (`GET /plans/{code}`); a plan Lago does not have is a ServiceRejectedError 404."""
+		with _lago_call(f"get plan {code}"):
+			plan = self._client.plans.find(code)
+			return LagoPlan(
+				code=plan.code,
+				name=plan.name or plan.code,
+				interval=plan.interval or "monthly",
+				amount_cents=int(plan.amount_cents or 0),
+				amount_currency=plan.amount_currency or "",
+				trial_period_days=float(plan.trial_period or 0),
+				pay_in_advance=True if plan.pay_in_advance is None else bool(plan.pay_in_advance),
+			)
+
+	def has_payment_method(self, external_customer_id: str) -> bool:
+		"""Whether the customer has a payment method on file (`GET /customers/{id}/payment_methods`).
+
+		A customer, or a Lago, that Lago answers 404 for has none that we can know of: the customer pays
+		through the checkout first. lago-python-client 1.55 sends this request without Authorization, so
+		it is sent here.
+		"""
+		url = f"{self._api_url}/api/v1/customers/{quote(external_customer_id, safe='')}/payment_methods"
+		with _lago_call(f"list payment methods of customer {external_customer_id}"):
+			response = httpx.get(
+				url,
+				params={"per_page": 1},
+				headers={"Authorization": f"Bearer {self._api_key}"},
+				timeout=httpx.Timeout(10, connect=5),
+			)
+			if response.status_code == 404:
+				return False
+			if response.status_code >= 400:
+				raise LagoApiError(
+					status_code=response.status_code, url=url, response=_json_or_none(response), detail=None
+				)
+			methods = response.json().get("payment_methods")
+			if not isinstance(methods, list):
+				raise ValueError("payment_methods is not a list")
+			return bool(methods)
 
 	def checkout_url(self, external_customer_id: str) -> str | None:
 		"""The payment provider's page where the customer stores a payment method, or None when the
@@ -517,6 +573,14 @@ def _lago_call(what: str) -> Iterator[None]:
 		raise ServiceRejectedError(
 			SERVICE, f"answered {what} in an unexpected shape ({type(error).__name__}); check Lago's version"
 		) from None
+
+
+def _json_or_none(response: httpx.Response) -> dict | None:
+	try:
+		body = response.json()
+	except ValueError:
+		return None
+	return body if isinstance(body, dict) else None
 
 
 def _duplicate_indexes(error: LagoApiError) -> set[int]:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from press_selfhost.billing.format import describe_period, format_date, format_money
 from press_selfhost.billing.lago import LagoEventType, LagoWebhook, invoice_period, team_of_subscription
+from press_selfhost.billing.plans import requires_upfront_payment
 from press_selfhost.errors import ServiceRejectedError
 
 
@@ -247,6 +248,12 @@ def _payment_failed(tenant: Tenant, event: PaymentFailed, grace_period: timedelt
 	)
 
 
+def _first_payment_failed(tenant: Tenant, event: PaymentFailed, grace_period: timedelta) -> Transition:
+	"""No site yet, so nothing to suspend and no "pay before" date to mail: the customer's progress page
+	says the payment did not go through and offers Lago's checkout again; paying later provisions."""
+	return Transition(replace(tenant, payment_failed_at=tenant.payment_failed_at or event.at))
+
+
 def _check_grace_period(tenant: Tenant, event: GracePeriodChecked, grace_period: timedelta) -> Transition:
 	if tenant.payment_failed_at is None or event.now < tenant.payment_failed_at + grace_period:
 		return Transition(tenant)
@@ -314,7 +321,7 @@ TRANSITIONS: dict[tuple[TenantState, type], Handler] = {
 	# Pending payment: waiting for the first invoice to be paid.
 	(_S.PENDING_PAYMENT, SubscriptionStarted): _start,
 	(_S.PENDING_PAYMENT, PaymentSucceeded): _paid_first_invoice,
-	(_S.PENDING_PAYMENT, PaymentFailed): _payment_failed,
+	(_S.PENDING_PAYMENT, PaymentFailed): _first_payment_failed,
 	(_S.PENDING_PAYMENT, InvoiceCreated): _invoice_available,
 	(_S.PENDING_PAYMENT, PlanChanged): _record_plan,
 	(_S.PENDING_PAYMENT, SubscriptionTerminated): _close,
@@ -474,9 +481,12 @@ def _subscription_event(data: Mapping, customer: str | None, *, started: bool) -
 		return Routed(PlanChanged(plan_code), customer, external_id)
 	plan = data.get("plan") if isinstance(data.get("plan"), Mapping) else {}
 	# Only a plan paid in advance, without a trial, issues an invoice to wait for before provisioning.
-	requires_payment = bool(plan.get("pay_in_advance", True)) and not plan.get("trial_period")
-	if plan.get("amount_cents") == 0:
-		requires_payment = False
+	amount = plan.get("amount_cents")
+	requires_payment = requires_upfront_payment(
+		amount if isinstance(amount, int) else 1,  # unknown: wait for the invoice, if any
+		bool(plan.get("pay_in_advance", True)),
+		plan.get("trial_period") or 0,
+	)
 	return Routed(SubscriptionStarted(plan_code, requires_payment), customer, external_id)
 
 

@@ -16,6 +16,8 @@ from frappe.utils.password import (
 	set_encrypted_password,
 )
 
+from press_selfhost.billing.site_plans import sync_site_plans
+from press_selfhost.errors import ConfigurationError, ServiceUnavailableError
 from press_selfhost.setup.bootstrap_plan import (
 	Action,
 	Operation,
@@ -52,6 +54,7 @@ PLANNED_DOCTYPES = (
 	"Bench",
 	"Press Settings",
 	"Site Plan",
+	"Lago Plan Map",
 	"Email Account",
 )
 # Password fields of Selfhost Settings that bootstrap reads (get_password decrypts them).
@@ -185,7 +188,16 @@ def bootstrap(dry_run: bool = False, settings: BootstrapSettings | None = None) 
 	actions = plan(settings)
 	if not dry_run:
 		apply(actions)
+		_price_site_plans()
 	return actions
+
+
+def _price_site_plans() -> None:
+	"""The new Site Plans cost 0 until Lago's prices are copied; Lago down only delays that to the hourly sync."""
+	try:
+		sync_site_plans()
+	except (ConfigurationError, ServiceUnavailableError) as error:
+		print(f"press_selfhost: Site Plan prices not read from Lago yet ({error}); the hourly sync retries.")
 
 
 def after_install() -> None:

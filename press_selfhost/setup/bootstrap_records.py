@@ -52,7 +52,7 @@ class Ref:
 
 @dataclass(frozen=True)
 class SitePlanSpec:
-	"""A Press Site Plan; its name is the Lago plan code it maps to. Price 0: Lago bills, not Press."""
+	"""A Press Site Plan; its name is the Lago plan code it maps to (Lago Plan Map), its price Lago's."""
 
 	name: str
 	title: str
@@ -218,24 +218,7 @@ def desired_records(
 	records = _infrastructure(settings, capabilities, unreached)
 	records.append(_press_settings(settings))
 	records += _team_and_bench(settings, capabilities, unreached)
-	records += [
-		DesiredRecord(
-			key=f"Site Plan {plan.name}",
-			doctype="Site Plan",
-			name=plan.name,
-			lookup={"name": plan.name},
-			fields={
-				"plan_title": plan.title,
-				"document_type": "Site",
-				"interval": "Daily",
-				"price_inr": 0,
-				"price_usd": 0,
-				"enabled": 1,
-			},
-			reason="maps Lago plan code to a Press plan; price 0 so Press never bills (Lago does)",
-		)
-		for plan in settings.site_plans
-	]
+	records += [record for plan in settings.site_plans for record in _site_plan(plan, capabilities)]
 	records += _services(settings, capabilities)
 	return records
 
@@ -611,6 +594,43 @@ def _team_and_bench(
 			waiting_for="; ".join(
 				f"{key}: {unreached[key]}" for key in ("Server", BENCH_IMAGE_KEY) if key in unreached
 			),
+		),
+	]
+
+
+def _site_plan(plan: SitePlanSpec, capabilities: PressCapabilities) -> list[DesiredRecord]:
+	"""A Site Plan the dashboard offers customers (its roles), and its Lago plan code.
+
+	Its price and interval are Lago's, copied by billing.site_plans.sync_site_plans: bootstrap writes
+	them only on creation (price 0 until the first sync), so it never undoes the sync.
+	"""
+	roles = tuple({"role": role} for role in CUSTOMER_ROLES if role in capabilities.roles)
+	return [
+		DesiredRecord(
+			key=f"Site Plan {plan.name}",
+			doctype="Site Plan",
+			name=plan.name,
+			lookup={"name": plan.name},
+			fields={
+				"plan_title": plan.title,
+				"document_type": "Site",
+				"interval": "Monthly",
+				"price_inr": 0,
+				"price_usd": 0,
+				"enabled": 1,
+			},
+			children={"roles": roles},
+			create_only=frozenset({"interval", "price_inr", "price_usd"}),
+			reason="a plan customers are offered (its roles); its price and interval are Lago's (synced)",
+		),
+		DesiredRecord(
+			key=f"Lago Plan Map {plan.name}",
+			doctype="Lago Plan Map",
+			name=plan.name,
+			lookup={"site_plan": plan.name},
+			fields={"site_plan": plan.name, "lago_plan_code": plan.name},
+			create_only=frozenset({"lago_plan_code"}),
+			reason="Lago bills this Site Plan with the Lago plan of the same code",
 		),
 	]
 

@@ -119,7 +119,21 @@ class TestBootstrap(IntegrationTestCase):
 		self.assertEqual((bench.status, bench.server), ("Active", f"f1.{domain}"))
 		self.assertEqual(bench.docker_image, self.settings.bench_image)
 		self.assertEqual(frappe.db.get_value("Team", names["Team"], "free_account"), 1)
-		self.assertEqual(frappe.db.get_value("Site Plan", self.settings.site_plans[0].name, "price_usd"), 0)
+		site_plan = self.settings.site_plans[0].name
+		self.assertEqual(
+			frappe.db.get_value("Site Plan", site_plan, "price_usd"), 0
+		)  # until Lago's is synced
+		# offered to customers in the dashboard, and billed by the Lago plan of the same code
+		customer_roles = {"Press Admin", "Press User"} & set(frappe.get_all("Role", pluck="name"))
+		self.assertEqual(
+			set(
+				frappe.get_all(
+					"Has Role", filters={"parenttype": "Site Plan", "parent": site_plan}, pluck="role"
+				)
+			),
+			customer_roles,
+		)
+		self.assertEqual(frappe.db.get_value("Lago Plan Map", site_plan, "lago_plan_code"), site_plan)
 		self.assertTrue(frappe.db.exists("Email Account", "Postal"))
 
 		# what Press sends with "New Bench" (press/agent.py reads the columns as they are)

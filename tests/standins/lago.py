@@ -14,7 +14,9 @@ the new plan costs as much or more) or downgrades at the period's end (the curre
 `next_plan_code`, until `end_billing_period`); `PUT /subscriptions/{external_id}` ignores `plan_code`.
 The webhooks Lago would send meanwhile are kept in `webhooks`. Invoices are listed without their
 billing periods, fees or subscriptions, which only `GET /invoices/{lago_id}` gives. Every request and
-answer is held to Lago's OpenAPI spec (tests.support.lago_contract).
+answer is held to Lago's OpenAPI spec (tests.support.lago_contract). A plan (`GET /plans/{code}`)
+costs its amount (`plans`) in USD a month, paid in advance, unless `set_plan` says otherwise; a
+customer has no payment method (`GET /customers/{id}/payment_methods`) until `add_payment_method`.
 """
 
 import base64
@@ -135,6 +137,8 @@ class LagoStandIn(HTTPStandIn):
 		for method, pattern, handler in (
 			("POST", "/customers", self._create_customer),
 			("POST", "/customers/(?P<external_id>[^/]+)/checkout_url", self._checkout_url),
+			("GET", "/customers/(?P<external_id>[^/]+)/payment_methods", self._list_payment_methods),
+			("GET", "/plans/(?P<code>[^/]+)", self._get_plan),
 			("POST", "/subscriptions", self._create_subscription),
 			("PUT", "/subscriptions/(?P<external_id>[^/]+)", self._update_subscription),
 			("DELETE", "/subscriptions/(?P<external_id>[^/]+)", self._terminate_subscription),
@@ -159,6 +163,8 @@ class LagoStandIn(HTTPStandIn):
 			self.accepted_transaction_ids: Counter[str] = Counter()
 			self.payment_provider: str | None = "stripe"
 			self.webhook_endpoints: list[dict] = []
+			self.plan_fields: dict[str, dict] = {}
+			self.payment_methods: dict[str, list[dict]] = {}
 			self._lose_next_batch_answers = 0
 			self.requests.clear()
 			self._faults.clear()
@@ -218,6 +224,25 @@ class LagoStandIn(HTTPStandIn):
 	def lose_next_batch_answers(self, times: int = 1) -> None:
 		"""Accept the next batches but answer 500, as when Lago's answer is lost after it stored them."""
 		self._lose_next_batch_answers += times
+
+	def set_plan(self, code: str, **fields) -> None:
+		"""A plan's fields as Lago's PlanObject names them (amount_cents, interval, trial_period...)."""
+		self.plans[code] = fields.get("amount_cents", self.plans.get(code, 0))
+		self.plan_fields[code] = fields
+
+	def add_payment_method(self, external_customer_id: str) -> dict:
+		"""A payment method on file, as after the customer went through the provider's checkout."""
+		method = {
+			"lago_id": str(uuid.uuid4()),
+			"is_default": not self.payment_methods.get(external_customer_id),
+			"payment_provider_code": "stripe",
+			"payment_provider_name": "Stripe",
+			"payment_provider_type": "stripe",
+			"provider_method_id": "pm_" + uuid.uuid4().hex[:24],
+			"created_at": _now(),
+		}
+		self.payment_methods.setdefault(external_customer_id, []).append(method)
+		return method
 
 	def add_webhook_endpoint(self, webhook_url: str, signature_algo: str = "jwt") -> dict:
 		"""A webhook endpoint as Lago lists it (Developers → Webhooks)."""
@@ -326,6 +351,38 @@ class LagoStandIn(HTTPStandIn):
 				}
 			},
 		)
+
+	def _list_payment_methods(self, request: Request) -> Response:
+		external_id = request.params["external_id"]
+		if external_id not in self.customers:
+			return _not_found("customer")
+		return _page(request, "payment_methods", self.payment_methods.get(external_id, []))
+
+	def _get_plan(self, request: Request) -> Response:
+		code = request.params["code"]
+		if code not in self.plans:
+			return _not_found("plan")
+		name = code.replace("-", " ").title()
+		plan = {
+			"lago_id": str(uuid.uuid5(uuid.NAMESPACE_URL, "lago-plan-" + code)),
+			"name": name,
+			"invoice_display_name": name,
+			"created_at": "2026-01-01T00:00:00Z",
+			"code": code,
+			"interval": "monthly",
+			"description": "",
+			"amount_cents": self.plans[code],
+			"amount_currency": "USD",
+			"trial_period": 0.0,
+			"pay_in_advance": True,
+			"bill_charges_monthly": None,
+			"active_subscriptions_count": 0,
+			"draft_invoices_count": 0,
+			"taxes": [],
+			"charges": [],
+			**self.plan_fields.get(code, {}),
+		}
+		return Response(200, {"plan": plan})
 
 	def _create_subscription(self, request: Request) -> Response:
 		fields = request.json()["subscription"]
