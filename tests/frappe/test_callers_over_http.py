@@ -78,8 +78,6 @@ class TestCallersOverHTTP(IntegrationTestCase):
 		cls.customers = {}
 		for label in ("ours", "theirs"):
 			user = ensure_user(f"over-http-{label}@callers.test")
-			# kept from an earlier run, whose Team deletion disabled it (Press disables a deleted team's users)
-			frappe.db.set_value("User", user, "enabled", 1)
 			update_password(user, PASSWORD)
 			team = frappe.get_doc(
 				{

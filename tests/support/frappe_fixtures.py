@@ -36,6 +36,10 @@ def ensure_user(email: str) -> str:
 		finally:
 			frappe.flags.in_import = False
 		frappe.db.commit()
+	elif not frappe.db.get_value("User", email, "enabled"):
+		# kept from an earlier run whose Team deletion disabled it (Press disables a deleted team's users)
+		frappe.db.set_value("User", email, "enabled", 1)
+		frappe.db.commit()
 	return email
 
 
